@@ -1,0 +1,280 @@
+"""Order books handed to the clearing core: who offers inference capacity, who demands tokens.
+
+Units throughout the market core: token quantities in **M tokens per month** (so money is
+quantity x price in dollars), prices and penalties in **$/M tokens**, latency in **ms**.
+
+A demand *segment* is a group of people (nation x income decile x use-case) with a reference
+demand and a budget. Segments that share every preference parameter form a *class*: they see
+the same effective prices, so the same choice shares, and differ only in scale (reference
+demand) and budget. The core works on classes x offers, never on segments x offers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FloatArray = np.ndarray
+IntArray = np.ndarray
+
+TIERS = ("frontier", "mid", "small")
+
+
+def _as_float(name: str, values, n: int | None = None, *, allow_inf: bool = False,
+              nonneg: bool = True, positive: bool = False) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected length {n}, got {arr.shape[0]}")
+    if np.isnan(arr).any() or (not allow_inf and np.isinf(arr).any()):
+        raise ValueError(f"{name}: contains NaN{'' if allow_inf else ' or inf'}")
+    if positive and (arr <= 0).any():
+        raise ValueError(f"{name}: must be > 0 (min {arr.min():.6g})")
+    if nonneg and (arr < 0).any():
+        raise ValueError(f"{name}: must be >= 0 (min {arr.min():.6g})")
+    return arr
+
+
+def _as_index(name: str, values, n: int | None, upper: int | None,
+              lower: int = 0) -> IntArray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected length {n}, got {arr.shape[0]}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValueError(f"{name}: must hold integer indices")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < lower or (upper is not None and arr.max() >= upper)):
+        raise ValueError(f"{name}: indices must lie in [{lower}, {upper}), "
+                         f"got [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+@dataclass(frozen=True)
+class SupplyBook:
+    """Offers of inference capacity: one row per (provider, region, tier, open-weights flag).
+
+    Parameters
+    ----------
+    provider, region, tier : int arrays (O,)
+        Provider index, serving-region index, model tier (0 frontier, 1 mid, 2 small).
+    open_weights : bool array (O,)
+        Whether the offer serves an open-weight model.
+    capacity : float array (O,)
+        Servable volume, M tokens/month.
+    marginal_cost : float array (O,)
+        $/M tokens.
+    ask : float array (O,)
+        Posted price, $/M tokens (> 0).
+    quality : float array (O,)
+        Capability relative to the current frontier, in (0, 1].
+    latency_ms : float array (O,), optional
+        Serving latency added to the network latency (queueing at high utilisation), ms.
+    appeal : float array (O,), optional
+        Log choice weight (brand, switching cost); 0 is neutral.
+    """
+
+    provider: IntArray
+    region: IntArray
+    tier: IntArray
+    open_weights: np.ndarray
+    capacity: FloatArray
+    marginal_cost: FloatArray
+    ask: FloatArray
+    quality: FloatArray
+    latency_ms: FloatArray | None = None
+    appeal: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        ask = np.asarray(self.ask)
+        if ask.ndim != 1:
+            raise ValueError(f"ask: expected a 1-D array, got shape {ask.shape}")
+        n = ask.shape[0]
+        if n == 0:
+            raise ValueError("supply: the book is empty (no offers)")
+        set_ = object.__setattr__
+        set_(self, "ask", _as_float("ask", self.ask, n, positive=True))
+        set_(self, "capacity", _as_float("capacity", self.capacity, n))
+        set_(self, "marginal_cost", _as_float("marginal_cost", self.marginal_cost, n))
+        set_(self, "quality", _as_float("quality", self.quality, n))
+        set_(self, "provider", _as_index("provider", self.provider, n, None))
+        set_(self, "region", _as_index("region", self.region, n, None))
+        set_(self, "tier", _as_index("tier", self.tier, n, len(TIERS)))
+        ow = np.asarray(self.open_weights, dtype=bool)
+        if ow.shape != (n,):
+            raise ValueError(f"open_weights: expected length {n}, got shape {ow.shape}")
+        set_(self, "open_weights", ow)
+        lat = np.zeros(n) if self.latency_ms is None else self.latency_ms
+        set_(self, "latency_ms", _as_float("latency_ms", lat, n))
+        app = np.zeros(n) if self.appeal is None else self.appeal
+        set_(self, "appeal", _as_float("appeal", app, n, nonneg=False))
+
+    @property
+    def n_offers(self) -> int:
+        return int(self.ask.shape[0])
+
+
+@dataclass(frozen=True)
+class DemandBook:
+    """Token demand by segment, grouped into preference classes, plus geography.
+
+    Segment volume at inclusive effective price ``P`` ($/M tokens) is
+    ``reference_demand * P ** -elasticity``, capped so that spending stays within ``budget``.
+
+    Parameters
+    ----------
+    segment_class : int array (S,)
+        Class of each segment.
+    reference_demand : float array (S,)
+        M tokens/month the segment would buy at an inclusive effective price of 1 $/M tokens.
+    budget : float array (S,)
+        Most the segment spends on tokens, $/month (``inf`` for no cap).
+    population : float array (S,)
+        People in the segment (reporting only).
+    class_nation : int array (C,)
+        Nation of each class.
+    choice_sensitivity : float array (C,)
+        Logit coefficient on log effective price (> 0): substitution between offers.
+    elasticity : float array (C,)
+        Price elasticity of the segment's total volume (> 0).
+    latency_tolerance_ms, latency_cost : float arrays (C,)
+        Latency above tolerance costs ``latency_cost`` $/M tokens per ms.
+    quality_threshold, quality_cost : float arrays (C,)
+        Quality below threshold costs ``quality_cost`` $/M tokens per unit of shortfall.
+    localised : bool array (C,)
+        Data-localisation: the class may only buy from regions in its own nation.
+    latency_matrix_ms : float array (N, R)
+        Network round-trip latency from nation to serving region, ms.
+    region_nation : int array (R,)
+        Nation that hosts each region.
+    tariff : float array (N,)
+        Ad-valorem tariff a nation levies on tokens served from abroad (fraction of price).
+    """
+
+    segment_class: IntArray
+    reference_demand: FloatArray
+    budget: FloatArray
+    population: FloatArray
+    class_nation: IntArray
+    choice_sensitivity: FloatArray
+    elasticity: FloatArray
+    latency_tolerance_ms: FloatArray
+    latency_cost: FloatArray
+    quality_threshold: FloatArray
+    quality_cost: FloatArray
+    localised: np.ndarray
+    latency_matrix_ms: FloatArray
+    region_nation: IntArray
+    tariff: FloatArray
+    _budget_index: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        lat = np.asarray(self.latency_matrix_ms, dtype=np.float64)
+        if lat.ndim != 2 or lat.size == 0:
+            raise ValueError(f"latency_matrix_ms: expected a non-empty (nations x regions) "
+                             f"matrix, got shape {lat.shape}")
+        if np.isnan(lat).any() or np.isinf(lat).any() or (lat < 0).any():
+            raise ValueError("latency_matrix_ms: must be finite and >= 0")
+        n_nat, n_reg = lat.shape
+        set_(self, "latency_matrix_ms", lat)
+        set_(self, "region_nation", _as_index("region_nation", self.region_nation, n_reg,
+                                              n_nat, lower=-1))
+        set_(self, "tariff", _as_float("tariff", self.tariff, n_nat))
+        sc = np.asarray(self.segment_class)
+        if sc.ndim != 1 or sc.shape[0] == 0:
+            raise ValueError("segment_class: the demand book is empty (no segments)")
+        n_seg = sc.shape[0]
+        cn = np.asarray(self.class_nation)
+        if cn.ndim != 1 or cn.shape[0] == 0:
+            raise ValueError("class_nation: expected a non-empty 1-D array")
+        n_cls = cn.shape[0]
+        set_(self, "class_nation", _as_index("class_nation", cn, n_cls, n_nat))
+        set_(self, "segment_class", _as_index("segment_class", sc, n_seg, n_cls))
+        set_(self, "reference_demand", _as_float("reference_demand", self.reference_demand,
+                                                 n_seg))
+        set_(self, "budget", _as_float("budget", self.budget, n_seg, allow_inf=True))
+        set_(self, "population", _as_float("population", self.population, n_seg))
+        set_(self, "choice_sensitivity", _as_float("choice_sensitivity",
+                                                   self.choice_sensitivity, n_cls,
+                                                   positive=True))
+        set_(self, "elasticity", _as_float("elasticity", self.elasticity, n_cls,
+                                           positive=True))
+        for name in ("latency_tolerance_ms", "latency_cost", "quality_threshold",
+                     "quality_cost"):
+            set_(self, name, _as_float(name, getattr(self, name), n_cls))
+        loc = np.asarray(self.localised, dtype=bool)
+        if loc.shape != (n_cls,):
+            raise ValueError(f"localised: expected length {n_cls}, got shape {loc.shape}")
+        set_(self, "localised", loc)
+        set_(self, "_budget_index", _budget_index(self.segment_class, self.reference_demand,
+                                                  self.budget, n_cls))
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.segment_class.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.class_nation.shape[0])
+
+    def with_scale(self, reference_demand: FloatArray, budget: FloatArray) -> DemandBook:
+        """The same classes and geography with new segment volumes and budgets."""
+        return DemandBook(
+            self.segment_class, reference_demand, budget, self.population, self.class_nation,
+            self.choice_sensitivity, self.elasticity, self.latency_tolerance_ms,
+            self.latency_cost, self.quality_threshold, self.quality_cost, self.localised,
+            self.latency_matrix_ms, self.region_nation, self.tariff)
+
+
+# Budget-cap aggregation. Within a class every segment faces the same volume multiplier X
+# (= P ** -elasticity) and budget multiplier Y (= 1 / mean price paid); segment s buys
+# min(A_s X, B_s Y) and is budget-capped iff B_s / A_s < X / Y. Sorting segments by that
+# ratio once lets each price round total a class with one searchsorted instead of a pass
+# over all segments.
+_LOG_RATIO_CLIP = 300.0
+
+
+def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
+                  n_cls: int) -> tuple:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(budget) - np.log(ref)
+    log_ratio = np.where(ref == 0, _LOG_RATIO_CLIP, log_ratio)
+    log_ratio = np.clip(np.nan_to_num(log_ratio, nan=_LOG_RATIO_CLIP), -_LOG_RATIO_CLIP,
+                        _LOG_RATIO_CLIP)
+    span = 2 * _LOG_RATIO_CLIP + 1.0
+    key = segment_class * span + (log_ratio + _LOG_RATIO_CLIP)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    budget_sorted = np.where(np.isinf(budget[order]), 0.0, budget[order])
+    cum_budget = np.concatenate(([0.0], np.cumsum(budget_sorted)))
+    cum_ref = np.concatenate(([0.0], np.cumsum(ref[order])))
+    counts = np.bincount(segment_class, minlength=n_cls)
+    start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    end = start + counts
+    return (sorted_key, cum_budget, cum_ref, start, end, span)
+
+
+def class_volume(demand: DemandBook, volume_multiplier: FloatArray,
+                 budget_multiplier: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Total volume of each class, M tokens/month, and the part bought by budget-capped segments.
+
+    ``volume_multiplier`` (C,) is ``P ** -elasticity``; ``budget_multiplier`` (C,) is
+    ``1 / mean price paid`` (M tokens per $).
+    """
+    sorted_key, cum_budget, cum_ref, start, end, span = demand._budget_index
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_threshold = np.log(volume_multiplier) - np.log(budget_multiplier)
+    # A class with no offer to choose from has both multipliers 0: it buys nothing either way.
+    log_threshold = np.clip(np.nan_to_num(log_threshold, nan=0.0), -_LOG_RATIO_CLIP,
+                            _LOG_RATIO_CLIP)
+    query = np.arange(demand.n_classes) * span + (log_threshold + _LOG_RATIO_CLIP)
+    split = np.searchsorted(sorted_key, query, side="left")
+    split = np.clip(split, start, end)
+    capped = budget_multiplier * (cum_budget[split] - cum_budget[start])
+    free = volume_multiplier * (cum_ref[end] - cum_ref[split])
+    return capped + free, capped

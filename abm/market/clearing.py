@@ -1,0 +1,292 @@
+"""The market-clearing core: prices and allocations of inference capacity for one month.
+
+Each class of demand segments chooses among the offers it may buy by a multinomial logit on
+log effective price (so the choice is scale-free across tiers whose prices differ 100-fold):
+
+    effective_price[c, o] = ask-or-clearing price[o] * (1 + tariff on foreign tokens)
+                            + latency_cost[c] * max(0, latency[c, o] - tolerance[c])
+                            + quality_cost[c] * max(0, threshold[c] - quality[o])
+    share[c, o]  ∝ exp(appeal[o]) * effective_price[c, o] ** -choice_sensitivity[c]
+
+The class's inclusive price ``P_c`` is the CES/logit price index of those effective prices; a
+segment buys ``reference_demand * P_c ** -elasticity`` M tokens/month unless that would cost
+more than its budget, in which case it spends its budget. With log-price logit demand a
+provider's own-price elasticity is ``alpha (1 - s) + elasticity * s``, so Nash-Bertrand
+Lerner indices are ``1 / (alpha (1 - s) + elasticity s)`` (see :mod:`abm.market.pricing`).
+
+Clearing: offers post asks; where demand at the ask exceeds capacity the price rises by a
+scarcity premium until excess demand is zero (a damped Newton tatonnement over the binding
+offers: logit demand is a gross-substitutes system). Any excess left after the bounded number
+of rounds is rationed pro rata, so capacity is never exceeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.market.books import DemandBook, SupplyBook, class_volume
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """Prices and allocations of one clearing.
+
+    All quantities in M tokens/month, prices in $/M tokens, money in $/month.
+
+    Attributes
+    ----------
+    price : (O,) clearing price per offer: the ask where capacity is slack, ask plus a
+        scarcity premium where it binds.
+    scarcity_premium : (O,) ``price - ask``.
+    offer_tokens : (O,) tokens sold per offer (<= capacity).
+    offer_revenue : (O,) money received per offer.
+    segment_tokens : (S,) tokens bought per segment.
+    segment_spending : (S,) money paid per segment, tariffs included.
+    segment_unserved : (S,) tokens the segment would buy at the asks with no budget cap,
+        minus what it bought: priced out by budget or scarcity, or rationed.
+    segment_unserved_budget : (S,) the part of ``segment_unserved`` due to the budget cap.
+    segment_latent : (S,) demand at the asks with no budget cap.
+    class_offer_tokens : (C, O) tokens each class buys from each offer.
+    class_effective_price : (C,) inclusive (CES) effective price per class at clearing.
+    class_shares : (C, O) logit choice shares at the clearing prices.
+    tariff_revenue : (N,) tariff collected by each nation.
+    excess_demand : (O,) demand minus capacity at the final prices before rationing.
+    rounds : number of price-adjustment rounds used.
+    converged : whether the equilibrium tolerance was met (else the residual was rationed).
+    """
+
+    price: FloatArray
+    scarcity_premium: FloatArray
+    offer_tokens: FloatArray
+    offer_revenue: FloatArray
+    segment_tokens: FloatArray
+    segment_spending: FloatArray
+    segment_unserved: FloatArray
+    segment_unserved_budget: FloatArray
+    segment_latent: FloatArray
+    class_offer_tokens: FloatArray
+    class_effective_price: FloatArray
+    class_shares: FloatArray
+    tariff_revenue: FloatArray
+    excess_demand: FloatArray
+    rounds: int
+    converged: bool
+
+    @property
+    def tokens_total(self) -> float:
+        return float(self.offer_tokens.sum())
+
+
+@dataclass(frozen=True)
+class ChoiceTerms:
+    """Everything about a (supply, demand) pair that does not depend on prices.
+
+    ``effective_price = price * tariff_factor + penalty`` for each (class, offer).
+    """
+
+    allowed: np.ndarray  # (C, O) bool
+    tariff_factor: FloatArray  # (C, O) 1 + tariff where foreign
+    penalty: FloatArray  # (C, O) latency + quality penalties, $/M tokens
+    log_weight: FloatArray  # (C, O) appeal, -inf where not allowed
+    alpha: FloatArray  # (C, 1)
+    eps: FloatArray  # (C,)
+
+
+def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
+    n_reg = demand.region_nation.shape[0]
+    if supply.region.size and supply.region.max() >= n_reg:
+        raise ValueError(f"supply.region: index {supply.region.max()} outside the "
+                         f"{n_reg} regions of demand.latency_matrix_ms")
+    offer_nation = demand.region_nation[supply.region]  # (O,)
+    cls_nation = demand.class_nation[:, None]  # (C, 1)
+    foreign = offer_nation[None, :] != cls_nation
+    allowed = ~(demand.localised[:, None] & foreign)
+    tariff_factor = 1.0 + np.where(foreign, demand.tariff[demand.class_nation][:, None], 0.0)
+    latency = demand.latency_matrix_ms[demand.class_nation][:, supply.region]
+    latency = latency + supply.latency_ms[None, :]
+    over = np.maximum(0.0, latency - demand.latency_tolerance_ms[:, None])
+    shortfall = np.maximum(0.0, demand.quality_threshold[:, None] - supply.quality[None, :])
+    penalty = (demand.latency_cost[:, None] * over
+               + demand.quality_cost[:, None] * shortfall)
+    log_weight = np.where(allowed, supply.appeal[None, :], -np.inf)
+    return ChoiceTerms(allowed, tariff_factor, penalty, log_weight,
+                  demand.choice_sensitivity[:, None], demand.elasticity)
+
+
+@dataclass(frozen=True)
+class _Demand:
+    shares: FloatArray  # (C, O)
+    paid: FloatArray  # (C, O) $/M tokens paid by the buyer (tariff included)
+    theta: FloatArray  # (C, O) d log effective price / d log price
+    log_price_index: FloatArray  # (C,)
+    class_volume: FloatArray  # (C,)
+    capped_fraction: FloatArray  # (C,)
+    offer_demand: FloatArray  # (O,)
+
+
+def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _Demand:
+    paid = price[None, :] * terms.tariff_factor
+    effective = paid + terms.penalty
+    log_eff = np.log(effective)
+    util = terms.log_weight - terms.alpha * log_eff
+    top = util.max(axis=1, keepdims=True)
+    has_choice = np.isfinite(top[:, 0])
+    top = np.where(np.isfinite(top), top, 0.0)
+    expu = np.exp(util - top)
+    total = expu.sum(axis=1, keepdims=True)
+    shares = np.divide(expu, total, out=np.zeros_like(expu), where=total > 0)
+    log_index = np.where(has_choice, -(np.log(np.where(total[:, 0] > 0, total[:, 0], 1.0))
+                                       + top[:, 0]) / terms.alpha[:, 0], np.inf)
+    mean_paid = (shares * paid).sum(axis=1)
+    volume_mult = np.where(has_choice, np.exp(-terms.eps * log_index), 0.0)
+    budget_mult = np.where(has_choice, 1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
+    volume, capped = class_volume(demand, volume_mult, budget_mult)
+    capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
+    theta = paid / effective
+    offer_demand = volume @ shares
+    return _Demand(shares, paid, theta, log_index, volume, capped_fraction, offer_demand)
+
+
+def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
+                 residual: FloatArray) -> FloatArray:
+    """Newton step in log prices for the binding offers (zero elsewhere).
+
+    The Jacobian of log offer demand in log prices is ``-diag(own) + U V^T`` with
+    ``U[o, c] = Q_c s_co / q_o`` and ``V[o', c] = s_co' theta_co' (alpha_c - eps_c)``.
+    """
+    idx = np.flatnonzero(binding)
+    step = np.zeros_like(residual)
+    if idx.size == 0:
+        return step
+    q = d.offer_demand[idx]
+    flow = d.class_volume[:, None] * d.shares[:, idx]  # (C, B)
+    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, C)
+    alpha = terms.alpha[:, 0]
+    eps_eff = terms.eps * (1 - d.capped_fraction) + d.capped_fraction  # capped: unit elastic
+    th = d.theta[:, idx]
+    own = (u * (alpha[:, None] * th).T).sum(axis=1)
+    v = (d.shares[:, idx] * th * (alpha - eps_eff)[:, None]).T  # (B, C)
+    if idx.size <= 600:
+        jac = u @ v.T
+        jac[np.diag_indices_from(jac)] -= own
+        try:
+            step[idx] = np.linalg.solve(jac, -residual[idx])
+            return step
+        except np.linalg.LinAlgError:
+            pass
+    # Large binding sets: Jacobi on the own-price elasticity (slower, always stable).
+    step[idx] = residual[idx] / np.maximum(own - (u * v).sum(axis=1), 1e-12)
+    return step
+
+
+def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
+          tol: float = 1e-9, max_rounds: int = 200) -> ClearingResult:
+    """Clear one month of the inference market.
+
+    Parameters
+    ----------
+    supply : SupplyBook
+        Offers (capacity in M tokens/month, asks in $/M tokens).
+    demand : DemandBook
+        Segments, their classes and the geography.
+    warm_start : (O,) array, optional
+        Last month's clearing prices, $/M tokens; prices start from ``max(ask, warm_start)``.
+    tol : float
+        Equilibrium tolerance on relative excess demand of binding offers.
+    max_rounds : int
+        Bound on price-adjustment rounds; residual excess demand is then rationed.
+
+    Returns
+    -------
+    ClearingResult
+    """
+    if not (tol > 0):
+        raise ValueError(f"tol: must be > 0, got {tol}")
+    if max_rounds < 0:
+        raise ValueError(f"max_rounds: must be >= 0, got {max_rounds}")
+    terms = choice_terms(supply, demand)
+    ask = supply.ask
+    cap = supply.capacity
+    log_ask = np.log(ask)
+    if warm_start is None:
+        log_price = log_ask.copy()
+    else:
+        warm = np.asarray(warm_start, dtype=np.float64)
+        if warm.shape != ask.shape or not np.isfinite(warm).all():
+            raise ValueError(f"warm_start: expected {ask.shape[0]} finite prices, got "
+                             f"shape {warm.shape}")
+        log_price = np.maximum(log_ask, np.log(np.maximum(warm, 1e-300)))
+
+    at_ask = _demand_at(ask, terms, demand) if warm_start is not None else None
+    rounds = 0
+    converged = False
+    while True:
+        price = np.maximum(np.exp(log_price), ask)
+        d = _demand_at(price, terms, demand)
+        if rounds == 0 and at_ask is None:
+            at_ask = d
+        q = d.offer_demand
+        with np.errstate(divide="ignore", invalid="ignore"):
+            residual = np.log(q) - np.log(cap)  # +inf where cap == 0 and q > 0
+        residual = np.nan_to_num(residual, nan=0.0)
+        premium = log_price > log_ask + 1e-15
+        over = q > cap * (1 + tol)
+        off_target = premium & (np.abs(residual) > tol)
+        if not (over.any() or off_target.any()):
+            converged = True
+            break
+        if rounds >= max_rounds:
+            break
+        binding = (premium | over) & (cap > 0) & (q > 0)
+        residual = np.where(binding, residual, 0.0)
+        step = _newton_step(d, terms, binding, residual)
+        step = np.clip(step, -1.0, 1.0)  # at most a factor e per round
+        new_log_price = np.maximum(log_ask, log_price + step)
+        # Offers with zero capacity and positive demand: price them out fast.
+        zero_cap = (cap == 0) & (q > 0)
+        new_log_price = np.where(zero_cap, log_price + 1.0, new_log_price)
+        log_price = new_log_price
+        rounds += 1
+
+    excess = d.offer_demand - cap
+    ration = np.divide(cap, d.offer_demand, out=np.ones_like(cap), where=d.offer_demand > cap)
+    ration = np.minimum(ration, 1.0)
+    class_offer = d.class_volume[:, None] * d.shares * ration[None, :]
+    offer_tokens = class_offer.sum(axis=0)
+    offer_revenue = offer_tokens * price
+
+    # Segment level: one pass over segments at the final prices.
+    cls = demand.segment_class
+    x_mult = np.exp(-terms.eps * d.log_price_index)
+    x_mult = np.where(np.isfinite(d.log_price_index), x_mult, 0.0)
+    mean_paid = (d.shares * d.paid).sum(axis=1)
+    uncapped = demand.reference_demand * x_mult[cls]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        affordable = np.where(mean_paid[cls] > 0, demand.budget / mean_paid[cls], np.inf)
+    wanted = np.minimum(uncapped, affordable)
+    served_frac = (d.shares * ration[None, :]).sum(axis=1)  # (C,)
+    paid_per_token = (d.shares * ration[None, :] * d.paid).sum(axis=1)
+    segment_tokens = wanted * served_frac[cls]
+    segment_spending = wanted * paid_per_token[cls]
+    latent_mult = np.exp(-terms.eps * at_ask.log_price_index)
+    latent_mult = np.where(np.isfinite(at_ask.log_price_index), latent_mult, 0.0)
+    segment_latent = demand.reference_demand * latent_mult[cls]
+    segment_unserved = np.maximum(segment_latent - segment_tokens, 0.0)
+    segment_unserved_budget = np.maximum(uncapped - wanted, 0.0)
+
+    tariff_paid = (class_offer * price[None, :] * (terms.tariff_factor - 1.0)).sum(axis=1)
+    tariff_revenue = np.bincount(demand.class_nation, weights=tariff_paid,
+                                 minlength=demand.tariff.shape[0])
+    return ClearingResult(
+        price=price, scarcity_premium=price - ask, offer_tokens=offer_tokens,
+        offer_revenue=offer_revenue, segment_tokens=segment_tokens,
+        segment_spending=segment_spending, segment_unserved=segment_unserved,
+        segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
+        class_offer_tokens=class_offer,
+        class_effective_price=np.exp(d.log_price_index), class_shares=d.shares,
+        tariff_revenue=tariff_revenue, excess_demand=excess, rounds=rounds,
+        converged=converged)

@@ -1,0 +1,61 @@
+"""Nash-Bertrand pricing against the clearing core's log-price logit demand.
+
+With shares ``s ∝ p ** -alpha`` and class volume ``∝ P ** -elasticity``, a firm that raises all
+its prices in a class by 1% loses ``alpha (1 - S_f) + elasticity * S_f`` percent of its volume
+there (``S_f``: its total share of the class). Its profit-maximising Lerner index is the
+inverse of that elasticity, scaled by the pass-through ``theta`` of its price into the buyer's
+effective price (tariffs and latency/quality penalties dilute it). This is the multi-product
+logit markup ``1 / (alpha (1 - S_f))`` of DESIGN.md, written in log prices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.market.books import DemandBook, SupplyBook
+from abm.market.clearing import ClearingResult, choice_terms
+
+FloatArray = np.ndarray
+
+
+def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
+                         demand: DemandBook) -> FloatArray:
+    """Volume-weighted elasticity of each offer's demand to its owner's prices (O,), > 0.
+
+    Offers that sold nothing get the elasticity of the classes that could buy them, weighted
+    by choice share; offers no class may buy get ``inf`` (no pricing power).
+    """
+    shares = result.class_shares  # (C, O)
+    n_prov = int(supply.provider.max()) + 1
+    # S_f,c: each provider's total share of each class, broadcast back to its offers.
+    owner = np.zeros((supply.n_offers, n_prov))
+    owner[np.arange(supply.n_offers), supply.provider] = 1.0
+    firm_share = (shares @ owner) @ owner.T  # (C, O)
+    terms = choice_terms(supply, demand)
+    paid = result.price[None, :] * terms.tariff_factor
+    theta = paid / (paid + terms.penalty)
+    alpha = demand.choice_sensitivity[:, None]
+    eps = demand.elasticity[:, None]
+    elasticity = theta * (alpha * (1.0 - firm_share) + eps * firm_share)
+    volume = result.class_offer_tokens
+    weight = np.where(volume.sum(axis=0) > 0, volume, shares)
+    total = weight.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (weight * elasticity).sum(axis=0) / total
+    return np.where(total > 0, out, np.inf)
+
+
+def nash_bertrand_price(result: ClearingResult, supply: SupplyBook, demand: DemandBook, *,
+                        max_lerner: float = 0.95) -> FloatArray:
+    """Best-response ask per offer, $/M tokens: ``mc / (1 - 1/elasticity)``.
+
+    The Lerner index is capped at ``max_lerner`` where demand is inelastic (elasticity <= 1
+    has no interior optimum).
+    """
+    if not 0.0 <= max_lerner < 1.0:
+        raise ValueError(f"max_lerner: must lie in [0, 1), got {max_lerner}")
+    e = own_price_elasticity(result, supply, demand)
+    with np.errstate(divide="ignore"):
+        lerner = np.where(e > 1.0, 1.0 / e, max_lerner)
+    lerner = np.minimum(lerner, max_lerner)
+    return supply.marginal_cost / (1.0 - lerner)
