@@ -144,7 +144,8 @@ class DemandBook:
     latency_tolerance_ms, latency_cost : float arrays (C,)
         Latency above tolerance costs ``latency_cost`` $/M tokens per ms.
     quality_threshold, quality_cost : float arrays (C,)
-        Quality below threshold costs ``quality_cost`` $/M tokens per unit of shortfall.
+        Quality below threshold scales the effective price by ``exp(quality_cost * shortfall)``
+        (``quality_cost`` is a log-price penalty per unit of relative quality).
     localised : bool array (C,)
         Data-localisation: the class may only buy from regions in its own nation.
     latency_matrix_ms : float array (N, R)
@@ -153,6 +154,8 @@ class DemandBook:
         Nation that hosts each region.
     tariff : float array (N,)
         Ad-valorem tariff a nation levies on tokens served from abroad (fraction of price).
+    open_weights_only : bool array (C,), optional
+        The class buys only open-weight offers (e.g. a startup self-hosting open weights).
     """
 
     segment_class: IntArray
@@ -170,6 +173,7 @@ class DemandBook:
     latency_matrix_ms: FloatArray
     region_nation: IntArray
     tariff: FloatArray
+    open_weights_only: np.ndarray | None = None
     _budget_index: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +215,11 @@ class DemandBook:
         if loc.shape != (n_cls,):
             raise ValueError(f"localised: expected length {n_cls}, got shape {loc.shape}")
         set_(self, "localised", loc)
+        only = np.zeros(n_cls, bool) if self.open_weights_only is None else self.open_weights_only
+        only = np.asarray(only, dtype=bool)
+        if only.shape != (n_cls,):
+            raise ValueError(f"open_weights_only: expected length {n_cls}, got shape {only.shape}")
+        set_(self, "open_weights_only", only)
         set_(self, "_budget_index", _budget_index(self.segment_class, self.reference_demand,
                                                   self.budget, n_cls))
 
@@ -228,7 +237,7 @@ class DemandBook:
             self.segment_class, reference_demand, budget, self.population, self.class_nation,
             self.choice_sensitivity, self.elasticity, self.latency_tolerance_ms,
             self.latency_cost, self.quality_threshold, self.quality_cost, self.localised,
-            self.latency_matrix_ms, self.region_nation, self.tariff)
+            self.latency_matrix_ms, self.region_nation, self.tariff, self.open_weights_only)
 
 
 # Budget-cap aggregation. Within a class every segment faces the same volume multiplier X

@@ -3,9 +3,13 @@
 Each class of demand segments chooses among the offers it may buy by a multinomial logit on
 log effective price (so the choice is scale-free across tiers whose prices differ 100-fold):
 
-    effective_price[c, o] = ask-or-clearing price[o] * (1 + tariff on foreign tokens)
+    effective_price[c, o] = price[o] * (1 + tariff on foreign tokens)      (money paid)
+                            * exp(quality_cost[c] * max(0, threshold[c] - quality[o]))
                             + latency_cost[c] * max(0, latency[c, o] - tolerance[c])
-                            + quality_cost[c] * max(0, threshold[c] - quality[o])
+
+The quality-shortfall penalty is proportional to the price (a weaker model needs more
+retries, longer prompts and human checking per useful token), so it keeps its weight as
+prices fall; the latency penalty is in $/M tokens per ms.
     share[c, o]  ∝ exp(appeal[o]) * effective_price[c, o] ** -choice_sensitivity[c]
 
 The class's inclusive price ``P_c`` is the CES/logit price index of those effective prices; a
@@ -85,12 +89,14 @@ class ClearingResult:
 class ChoiceTerms:
     """Everything about a (supply, demand) pair that does not depend on prices.
 
-    ``effective_price = price * tariff_factor + penalty`` for each (class, offer).
+    ``effective_price = price * price_factor + penalty`` for each (class, offer); the buyer
+    pays ``price * tariff_factor``.
     """
 
     allowed: np.ndarray  # (C, O) bool
     tariff_factor: FloatArray  # (C, O) 1 + tariff where foreign
-    penalty: FloatArray  # (C, O) latency + quality penalties, $/M tokens
+    price_factor: FloatArray  # (C, O) tariff factor times the quality-shortfall factor
+    penalty: FloatArray  # (C, O) latency penalty, $/M tokens
     log_weight: FloatArray  # (C, O) appeal, -inf where not allowed
     alpha: FloatArray  # (C, 1)
     eps: FloatArray  # (C,)
@@ -105,15 +111,16 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
     cls_nation = demand.class_nation[:, None]  # (C, 1)
     foreign = offer_nation[None, :] != cls_nation
     allowed = ~(demand.localised[:, None] & foreign)
+    allowed &= ~demand.open_weights_only[:, None] | supply.open_weights[None, :]
     tariff_factor = 1.0 + np.where(foreign, demand.tariff[demand.class_nation][:, None], 0.0)
     latency = demand.latency_matrix_ms[demand.class_nation][:, supply.region]
     latency = latency + supply.latency_ms[None, :]
     over = np.maximum(0.0, latency - demand.latency_tolerance_ms[:, None])
     shortfall = np.maximum(0.0, demand.quality_threshold[:, None] - supply.quality[None, :])
-    penalty = (demand.latency_cost[:, None] * over
-               + demand.quality_cost[:, None] * shortfall)
+    price_factor = tariff_factor * np.exp(demand.quality_cost[:, None] * shortfall)
+    penalty = demand.latency_cost[:, None] * over
     log_weight = np.where(allowed, supply.appeal[None, :], -np.inf)
-    return ChoiceTerms(allowed, tariff_factor, penalty, log_weight,
+    return ChoiceTerms(allowed, tariff_factor, price_factor, penalty, log_weight,
                   demand.choice_sensitivity[:, None], demand.elasticity)
 
 
@@ -130,7 +137,8 @@ class _Demand:
 
 def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _Demand:
     paid = price[None, :] * terms.tariff_factor
-    effective = paid + terms.penalty
+    scaled = price[None, :] * terms.price_factor
+    effective = scaled + terms.penalty
     log_eff = np.log(effective)
     util = terms.log_weight - terms.alpha * log_eff
     top = util.max(axis=1, keepdims=True)
@@ -146,7 +154,7 @@ def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _De
     budget_mult = np.where(has_choice, 1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
-    theta = paid / effective
+    theta = scaled / effective
     offer_demand = volume @ shares
     return _Demand(shares, paid, theta, log_index, volume, capped_fraction, offer_demand)
 

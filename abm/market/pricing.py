@@ -32,8 +32,8 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     owner[np.arange(supply.n_offers), supply.provider] = 1.0
     firm_share = (shares @ owner) @ owner.T  # (C, O)
     terms = choice_terms(supply, demand)
-    paid = result.price[None, :] * terms.tariff_factor
-    theta = paid / (paid + terms.penalty)
+    scaled = result.price[None, :] * terms.price_factor
+    theta = scaled / (scaled + terms.penalty)
     alpha = demand.choice_sensitivity[:, None]
     eps = demand.elasticity[:, None]
     elasticity = theta * (alpha * (1.0 - firm_share) + eps * firm_share)

@@ -89,8 +89,8 @@ def test_quality_shortfall_diverts_demand_to_better_offers():
         quality_cost=[2.0], localised=[False], latency_matrix_ms=[[0.0]], region_nation=[0],
         tariff=[0.0])
     res = clear(supply, demand)
-    # effective prices 1 and 1 + 2 * 0.4 = 1.8
-    expected = np.array([1.0, 1.8]) ** -4.0
+    # effective prices 1 and exp(2 * 0.4)
+    expected = np.array([1.0, np.exp(0.8)]) ** -4.0
     assert_allclose(res.class_shares[0], expected / expected.sum(), rtol=1e-12)
 
 
