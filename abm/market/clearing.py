@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abm.market.books import DemandBook, SupplyBook, class_volume
+from abm.market.auction import double_auction
+from abm.market.books import DemandBook, SupplyBook, _as_float, class_volume
 
 FloatArray = np.ndarray
 
@@ -192,7 +193,8 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
-          tol: float = 1e-9, max_rounds: int = 200) -> ClearingResult:
+          tol: float = 1e-9, max_rounds: int = 200,
+          reservation_price: FloatArray | None = None) -> ClearingResult:
     """Clear one month of the inference market.
 
     Parameters
@@ -207,6 +209,12 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         Equilibrium tolerance on relative excess demand of binding offers.
     max_rounds : int
         Bound on price-adjustment rounds; residual excess demand is then rationed.
+    reservation_price : (S,) array, optional
+        $/M tokens. Clear the book as a *step-demand* market instead of by logit: segment
+        ``s`` buys its whole ``reference_demand[s]`` if the price it faces is at most
+        ``reservation_price[s]`` (and the purchase fits its budget), else nothing. Solved
+        exactly as a uniform-price double auction; only for homogeneous offers. See
+        :func:`clear_step`.
 
     Returns
     -------
@@ -216,6 +224,10 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         raise ValueError(f"tol: must be > 0, got {tol}")
     if max_rounds < 0:
         raise ValueError(f"max_rounds: must be >= 0, got {max_rounds}")
+    if reservation_price is not None:
+        if warm_start is not None:
+            _check_warm_start(warm_start, supply.ask)
+        return clear_step(supply, demand, reservation_price)
     terms = choice_terms(supply, demand)
     ask = supply.ask
     cap = supply.capacity
@@ -298,3 +310,118 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         class_effective_price=np.exp(d.log_price_index), class_shares=d.shares,
         tariff_revenue=tariff_revenue, excess_demand=excess, rounds=rounds,
         converged=converged)
+
+
+# --------------------------------------------------------------------------- step demand
+
+
+def _check_warm_start(warm_start, ask: FloatArray) -> None:
+    warm = np.asarray(warm_start, dtype=np.float64)
+    if warm.shape != ask.shape or not np.isfinite(warm).all():
+        raise ValueError(f"warm_start: expected {ask.shape[0]} finite prices, got "
+                         f"shape {warm.shape}")
+
+
+def _heterogeneity(supply: SupplyBook, demand: DemandBook) -> list[str]:
+    """What makes offers differ, for some class, in anything but their asks."""
+    terms = choice_terms(supply, demand)
+    problems = []
+    if not terms.allowed.all():
+        problems.append("localisation or open-weights-only exclusions")
+    if (terms.tariff_factor != 1.0).any():
+        problems.append("tariffs on foreign offers")
+    if (terms.price_factor != terms.tariff_factor).any():
+        problems.append("quality-shortfall penalties")
+    if (terms.penalty != 0.0).any():
+        problems.append("latency penalties")
+    if (supply.appeal != supply.appeal[0]).any():
+        problems.append("unequal appeal")
+    return problems
+
+
+def clear_step(supply: SupplyBook, demand: DemandBook,
+               reservation_price: FloatArray) -> ClearingResult:
+    """Clear a homogeneous book exactly with step (all-or-nothing) demand.
+
+    Segment ``s`` buys its whole ``reference_demand[s]`` (M tokens/month) if the price it
+    faces is at most its *bid* ``b_s = min(reservation_price[s], budget[s] /
+    reference_demand[s])`` ($/M tokens; the budget term makes a segment that cannot afford
+    its whole quantity buy nothing), else nothing. When offers differ only in their asks
+    (every class may buy every offer, no tariffs, no latency or quality penalties, equal
+    appeal), the competitive equilibrium is the uniform-price double auction of the
+    segments (bids ``b_s``, quantity ``reference_demand``) against the offers (asks
+    ``ask``, quantity ``capacity``), which maximises ``sum b_s x_s - sum ask_o y_o``.
+
+    Result fields (``p`` is the uniform price: the *lowest* price of the auction's
+    clearing interval, i.e. the minimal Walrasian price, which a tatonnement raising prices
+    from the asks reaches; NaN-free: when nothing trades ``p`` is undefined and
+    ``p_face`` below is the lowest ask):
+
+    * ``price = max(ask, p)`` for every offer when anything trades, else ``ask``: every
+      traded offer (ask <= p) gets ``p``, so the marginal, partially sold offer (whose ask
+      equals ``p``) too; offers priced out keep their ask. ``scarcity_premium = price -
+      ask``.
+    * ``offer_tokens`` = ask fills, ``segment_tokens`` = bid fills (the marginal tie group
+      is filled in input order); ``segment_spending = segment_tokens * p`` and
+      ``offer_revenue = offer_tokens * price``, so money is conserved: every traded unit
+      changes hands at ``p``.
+    * ``class_offer_tokens[c, o]``: class ``c``'s tokens spread over offers pro rata to the
+      offer fills; ``class_shares`` the same shares (rows of zeros when nothing trades);
+      ``class_effective_price`` = ``p_face`` for every class (``p`` if anything trades,
+      else the lowest ask).
+    * ``segment_latent`` = ``reference_demand`` where ``reservation_price >= min(ask)``
+      (demand at the asks, no budget cap), else 0; ``segment_unserved = latent - bought``
+      (priced out by scarcity, or the unfilled part of a tied marginal segment, or the
+      budget); ``segment_unserved_budget`` = the unserved part of segments whose budget
+      lowers their bid (``b_s < reservation_price``) although their reservation price
+      covers ``p_face``.
+    * ``excess_demand = offer_tokens - capacity`` (the market clears exactly: zero where
+      capacity binds, minus the spare capacity elsewhere); ``tariff_revenue`` zeros;
+      ``rounds = 0``, ``converged = True``.
+
+    Raises
+    ------
+    ValueError
+        If ``reservation_price`` is not a length-S finite array >= 0, or the book is not
+        homogeneous.
+    """
+    ref = demand.reference_demand
+    r = _as_float("reservation_price", reservation_price, demand.n_segments)
+    problems = _heterogeneity(supply, demand)
+    if problems:
+        raise ValueError(
+            "reservation_price: step demand is cleared exactly only for homogeneous offers "
+            "(no latency/quality penalties, tariffs or localisation); this book has "
+            + ", ".join(problems) + ". Clear it with the logit core (no reservation_price).")
+    ask = supply.ask
+    cap = supply.capacity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        affordable = np.where(ref > 0, demand.budget / np.where(ref > 0, ref, 1.0), np.inf)
+    bid = np.minimum(r, affordable)
+    auction = double_auction(bid, ref, ask, cap)
+    traded = auction.volume > 0.0
+    p_face = auction.price_low if traded else float(ask.min())
+
+    segment_tokens = np.array(auction.bid_fill, dtype=np.float64)
+    offer_tokens = np.array(auction.ask_fill, dtype=np.float64)
+    price = np.maximum(ask, p_face) if traded else ask.copy()
+    offer_revenue = offer_tokens * price
+    segment_spending = segment_tokens * (p_face if traded else 0.0)
+
+    n_cls = demand.n_classes
+    class_tokens = np.bincount(demand.segment_class, weights=segment_tokens, minlength=n_cls)
+    offer_share = offer_tokens / auction.volume if traded else np.zeros_like(offer_tokens)
+    class_offer = class_tokens[:, None] * offer_share[None, :]
+    class_shares = np.broadcast_to(offer_share, (n_cls, offer_share.shape[0])).copy()
+
+    segment_latent = np.where(r >= ask.min(), ref, 0.0)
+    segment_unserved = np.maximum(segment_latent - segment_tokens, 0.0)
+    segment_unserved_budget = np.where((bid < r) & (r >= p_face), ref - segment_tokens, 0.0)
+    return ClearingResult(
+        price=price, scarcity_premium=price - ask, offer_tokens=offer_tokens,
+        offer_revenue=offer_revenue, segment_tokens=segment_tokens,
+        segment_spending=segment_spending, segment_unserved=segment_unserved,
+        segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
+        class_offer_tokens=class_offer, class_effective_price=np.full(n_cls, p_face),
+        class_shares=class_shares, tariff_revenue=np.zeros(demand.tariff.shape[0]),
+        excess_demand=offer_tokens - cap, rounds=0, converged=True)

@@ -69,3 +69,105 @@ def random_market(rng: np.random.Generator, *, n_segments: int = 200, n_offers: 
         tariff=np.full(n_nations, tariff),
     )
     return supply, demand
+
+
+# Use-case archetypes for :func:`benchmark_market`: (latency tolerance ms, quality threshold,
+# relative volume, share of segments bound by data localisation).
+_USECASES = (
+    (300.0, 0.95, 1.0, 0.05),  # coding / agents: frontier quality, latency-tolerant
+    (80.0, 0.80, 2.0, 0.10),  # chat assistants: interactive
+    (1000.0, 0.70, 3.0, 0.05),  # batch / document processing
+    (60.0, 0.85, 0.5, 0.50),  # public sector and health: often localised
+    (150.0, 0.75, 1.5, 0.30),  # finance and enterprise back office
+)
+
+
+def benchmark_market(rng: np.random.Generator, n_segments: int, *, n_offers: int = 100,
+                     n_regions: int = 20, n_nations: int = 20, n_usecases: int = 5,
+                     n_income: int = 10, n_providers: int = 12, tightness: float = 1.5,
+                     budget_share_capped: float = 0.3, tariff_max: float = 0.2
+                     ) -> tuple[SupplyBook, DemandBook]:
+    """A large, realistic-shaped instance for the benchmark (``python -m abm.bench market``).
+
+    Segments are nation x income group x use-case x localised flag (with repeats when
+    ``n_segments`` exceeds the ``n_nations * n_income * n_usecases * 2`` combinations: think
+    firms or sub-national regions); they are grouped into classes by (nation, use-case,
+    localised), so ``2 * n_nations * n_usecases`` classes (200 by default) and every class
+    has a segment when ``n_segments`` allows. Reference demand rises with income and is
+    lognormal within a cell; ``budget_share_capped`` of the segments have a budget that caps
+    them at typical prices. ``tightness`` scales demand at typical asks relative to total
+    capacity (above 1 many offers bind). Units as in :mod:`abm.market.books`.
+    """
+    if n_segments < 1:
+        raise ValueError(f"n_segments: must be >= 1, got {n_segments}")
+    n_usecases = max(1, min(n_usecases, len(_USECASES)))
+    usecase_tab = np.array(_USECASES[:n_usecases])
+
+    # Geography: every nation hosts a region first, the rest go to the largest nations.
+    nation_weight = rng.lognormal(0.0, 1.0, n_nations)
+    nation_weight /= nation_weight.sum()
+    n_hosted = min(n_nations, n_regions)
+    region_nation = np.concatenate([
+        np.arange(n_hosted),
+        rng.choice(n_nations, n_regions - n_hosted, p=nation_weight)]).astype(np.int64)
+    xy = rng.uniform(0, 150, size=(n_nations, 2))
+    rxy = xy[region_nation] + rng.normal(0, 3, size=(n_regions, 2))
+    latency = 5.0 + np.linalg.norm(xy[:, None, :] - rxy[None, :, :], axis=2)
+
+    # Supply: providers x regions x tiers, a fifth of them open weights.
+    tier = rng.choice(3, n_offers, p=[0.3, 0.4, 0.3])
+    base_cost = np.array([4.0, 0.6, 0.1])[tier]
+    mc = base_cost * rng.uniform(0.6, 1.4, n_offers)
+    ask = mc * rng.uniform(1.1, 2.5, n_offers)
+    quality = np.array([1.0, 0.85, 0.7])[tier] * rng.uniform(0.95, 1.0, n_offers)
+    capacity = rng.lognormal(0.0, 0.7, n_offers) * np.array([1.0, 3.0, 6.0])[tier]
+    capacity *= 1e5 / capacity.sum()
+    supply = SupplyBook(
+        provider=rng.integers(0, n_providers, n_offers),
+        region=rng.integers(0, n_regions, n_offers),
+        tier=tier, open_weights=rng.random(n_offers) < 0.2, capacity=capacity,
+        marginal_cost=mc, ask=ask, quality=quality,
+        latency_ms=rng.uniform(0, 30, n_offers), appeal=rng.normal(0, 0.3, n_offers))
+
+    # Classes: (nation, use-case, localised), localised fastest.
+    n_cls = n_nations * n_usecases * 2
+    cls = np.arange(n_cls)
+    cls_localised = (cls % 2).astype(bool)
+    cls_usecase = (cls // 2) % n_usecases
+    cls_nation = cls // (2 * n_usecases)
+
+    # Segments: the first ones enumerate the classes, the rest are drawn.
+    nation = rng.choice(n_nations, n_segments, p=nation_weight)
+    use_w = usecase_tab[:, 2] / usecase_tab[:, 2].sum()
+    usecase = rng.choice(n_usecases, n_segments, p=use_w)
+    localised = rng.random(n_segments) < usecase_tab[usecase, 3]
+    k = min(n_cls, n_segments)
+    nation[:k], usecase[:k], localised[:k] = cls_nation[:k], cls_usecase[:k], cls_localised[:k]
+    segment_class = (nation * n_usecases + usecase) * 2 + localised
+    income = rng.integers(0, n_income, n_segments)
+    eps = rng.uniform(0.6, 1.6, n_cls)
+    ref = (rng.lognormal(0.0, 1.0, n_segments) * np.exp(0.35 * income)
+           * usecase_tab[usecase, 2])
+    typical_price = float(np.median(ask))
+    at_typical = ref * typical_price ** -eps[segment_class]
+    ref *= tightness * capacity.sum() / at_typical.sum()
+    spend = ref * typical_price ** (1.0 - eps[segment_class])
+    budget = spend * rng.uniform(0.2, 1.5, n_segments)
+    budget = np.where(rng.random(n_segments) < budget_share_capped, budget, np.inf)
+
+    demand = DemandBook(
+        segment_class=segment_class, reference_demand=ref, budget=budget,
+        population=rng.uniform(1e3, 1e5, n_segments) * (n_income - income),
+        class_nation=cls_nation,
+        choice_sensitivity=rng.uniform(2.0, 6.0, n_cls),
+        elasticity=eps,
+        latency_tolerance_ms=usecase_tab[cls_usecase, 0] * rng.uniform(0.7, 1.3, n_cls),
+        latency_cost=rng.uniform(0.0, 0.005, n_cls),
+        quality_threshold=usecase_tab[cls_usecase, 1],
+        quality_cost=rng.uniform(0.5, 4.0, n_cls),
+        localised=cls_localised,
+        latency_matrix_ms=latency,
+        region_nation=region_nation,
+        tariff=rng.uniform(0.0, tariff_max, n_nations),
+    )
+    return supply, demand

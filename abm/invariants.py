@@ -1,0 +1,60 @@
+"""Accounting identities checked after every month; a violation raises with month and quantity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.market import ClearingResult, DemandBook, SupplyBook
+
+if TYPE_CHECKING:
+    from abm.model import ComputeEconomy
+
+RTOL = 1e-8
+
+
+class InvariantViolation(RuntimeError):
+    """An accounting identity failed: the message names the month and the quantity."""
+
+
+def _close(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= RTOL * max(scale, 1.0)
+
+
+def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook,
+               demand: DemandBook) -> None:
+    """Check conservation of tokens and money, capacity limits and non-negative stocks."""
+    month = model.month
+
+    def fail(quantity: str, value) -> None:
+        raise InvariantViolation(f"month {month}: {quantity} violated (value {value})")
+
+    sold, bought = result.offer_tokens.sum(), result.segment_tokens.sum()
+    if not _close(sold, bought, sold):
+        fail("tokens sold = tokens bought", f"{sold} vs {bought}")
+    paid = result.segment_spending.sum()
+    received = result.offer_revenue.sum() + result.tariff_revenue.sum()
+    if not _close(paid, received, paid):
+        fail("money paid = money received (revenue + tariffs)", f"{paid} vs {received}")
+    over = result.offer_tokens - supply.capacity * (1 + RTOL)
+    if (over > 0).any():
+        fail("tokens sold <= capacity", f"excess {over.max()} M tokens")
+    for name in ("price", "offer_tokens", "segment_tokens", "segment_spending",
+                 "segment_unserved"):
+        arr = getattr(result, name)
+        if not np.isfinite(arr).all() or (arr < 0).any():
+            fail(f"{name} >= 0 and finite", arr.min())
+    if (result.price < supply.ask * (1 - 1e-12)).any():
+        fail("clearing price >= ask", (result.price - supply.ask).min())
+    for p in model.providers:
+        for stock in ("compute", "power_mw", "pipeline_compute", "pipeline_power",
+                      "book_value", "pipeline_book"):
+            arr = getattr(p, stock)
+            if (arr < 0).any() or not np.isfinite(arr).all():
+                fail(f"{p.name}.{stock} >= 0", arr.min())
+    for n in model.nations:
+        if n.grid_headroom_mw < -1e-9:
+            fail(f"{n.name}.grid_headroom_mw >= 0", n.grid_headroom_mw)
+        if not 0.0 <= n.localisation_share <= 1.0:
+            fail(f"{n.name}.localisation_share in [0, 1]", n.localisation_share)

@@ -1,0 +1,278 @@
+"""Writing a run's outputs: parquet tables, the resolved config and a manifest, atomically.
+
+A run directory holds ``global.parquet``, ``nations.parquet``, ``providers.parquet``,
+``markets.parquet``, ``config.yaml`` (the resolved, validated config) and ``manifest.json``.
+Every file is written to a temporary file in the same directory, fsynced and renamed into
+place, so a reader never sees half a file. The manifest is written first with status
+``running``, and last with status ``complete`` (listing every file with its sha256) or
+``failed`` (with the error): a run is complete only when its manifest says so.
+
+Tables are written with fixed pyarrow settings and no index, so the same config and seed
+give byte-identical parquet files; only the manifest's timings differ between two runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+TABLES = ("global", "nations", "providers", "markets")
+MANIFEST = "manifest.json"
+CONFIG = "config.yaml"
+OUTPUT_FILES = (*(f"{t}.parquet" for t in TABLES), CONFIG)
+MANIFEST_VERSION = 1
+PACKAGES = ("numpy", "scipy", "pandas", "mesa", "hydra-core", "omegaconf", "pyarrow",
+            "compute-abm")
+# Fixed writer settings: part of what makes the tables byte-identical across runs.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "version": "2.6",
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_size": 1 << 20,
+}
+
+
+# --------------------------------------------------------------------------- atomic files
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """Serialise ``df`` (without its index) to parquet with fixed, deterministic settings."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, **PARQUET_OPTIONS)
+    return buf.getvalue()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- provenance
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=True, default=str)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a resolved config (a plain dict)."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
+
+
+@cache
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+@cache
+def git_info() -> dict[str, Any]:
+    """Commit and dirty flag of the checkout this package runs from ("unknown" outside one)."""
+    root = Path(__file__).resolve().parent.parent
+    info: dict[str, Any] = {"commit": "unknown", "dirty": None}
+    if not (root / ".git").exists():
+        return info
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], env=env,
+                                capture_output=True, text=True, timeout=10, check=True)
+        info["commit"] = commit.stdout.strip() or "unknown"
+        status = subprocess.run(["git", "-C", str(root), "--no-optional-locks", "status",
+                                 "--porcelain", "--untracked-files=no"], env=env,
+                                capture_output=True, text=True, timeout=10, check=True)
+        info["dirty"] = bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest of ``run_dir``, or None when there is none or it cannot be read."""
+    path = Path(run_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_manifest(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
+    data = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(Path(run_dir) / MANIFEST, data.encode())
+
+
+def is_complete(run_dir: str | os.PathLike[str], expected_hash: str | None = None,
+                verify: bool = True) -> bool:
+    """True when ``run_dir`` holds a complete manifest (with ``expected_hash`` if given) and
+    every file it lists exists with the recorded sha256 (``verify``) or size."""
+    manifest = read_manifest(run_dir)
+    if not manifest or manifest.get("status") != "complete":
+        return False
+    if expected_hash is not None and manifest.get("config_hash") != expected_hash:
+        return False
+    files = manifest.get("files") or {}
+    if set(OUTPUT_FILES) - set(files):
+        return False
+    for name, meta in files.items():
+        path = Path(run_dir) / name
+        if not path.is_file() or path.stat().st_size != meta.get("bytes"):
+            return False
+        if verify and sha256_file(path) != meta.get("sha256"):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- one run
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] = (),
+            progress: Callable[[int, int], None] | None = None,
+            run_fn: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """Run the model for ``cfg`` (a validated RunConfig) and write its outputs to ``run_dir``.
+
+    Skips the run (and returns the existing manifest) when ``run_dir`` already holds a
+    complete run with the same config hash. ``run_fn`` defaults to :func:`abm.run.run`.
+    Returns the final manifest; re-raises the model's exception after recording it.
+    """
+    from omegaconf import OmegaConf
+
+    from abm.config import to_dict
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = to_dict(cfg)
+    digest = config_hash(resolved)
+    if is_complete(run_dir, digest):
+        log.info("skipping complete run %s (config %s)", run_dir, digest[:12])
+        manifest = read_manifest(run_dir) or {}
+        manifest["skipped"] = True
+        return manifest
+
+    if run_fn is None:
+        from abm.run import run as run_fn
+
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "status": "running",
+        "seed": cfg.seed,
+        "months": cfg.months,
+        "scenario": cfg.scenario.name,
+        "size": cfg.size.name,
+        "overrides": list(overrides),
+        "config_hash": digest,
+        "versions": package_versions(),
+        "git": git_info(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_at": _now(),
+        "finished_at": None,
+        "wall_time_s": None,
+        "files": {},
+        "error": None,
+    }
+    # Leave nothing that looks complete from an earlier attempt while this one runs.
+    write_manifest(run_dir, manifest)
+    for name in OUTPUT_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+
+    tic = time.perf_counter()
+    try:
+        result = run_fn(cfg, progress=progress)
+        files: dict[str, dict[str, Any]] = {}
+        missing = [t for t in TABLES if t not in result.tables]
+        if missing:
+            raise RuntimeError(f"the model returned no table(s) {missing}")
+        for name in TABLES:
+            data = parquet_bytes(result.tables[name])
+            atomic_write_bytes(run_dir / f"{name}.parquet", data)
+            files[f"{name}.parquet"] = {"sha256": sha256_bytes(data), "bytes": len(data),
+                                        "rows": len(result.tables[name])}
+        data = OmegaConf.to_yaml(OmegaConf.create(resolved)).encode()
+        atomic_write_bytes(run_dir / CONFIG, data)
+        files[CONFIG] = {"sha256": sha256_bytes(data), "bytes": len(data)}
+        manifest.update(files=files, timings=dict(getattr(result, "timings", {}) or {}))
+    except BaseException as exc:
+        manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                        finished_at=_now(), wall_time_s=round(time.perf_counter() - tic, 3))
+        try:
+            write_manifest(run_dir, manifest)
+        except OSError:  # pragma: no cover - the original error matters more
+            log.exception("could not record the failure in %s", run_dir / MANIFEST)
+        raise
+    manifest.update(status="complete", finished_at=_now(),
+                    wall_time_s=round(time.perf_counter() - tic, 3))
+    write_manifest(run_dir, manifest)
+    return manifest
