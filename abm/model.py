@@ -594,6 +594,10 @@ class ComputeEconomy(mesa.Model):
                       * paths.declining_growth_index(self.month, ch.supply_growth,
                                                      ch.supply_growth_final)
                       * self.perf_per_watt * price_signal ** ch.supply_price_elasticity)
+        self.chip_supply_now = supply_now
+        subsidy = np.array([n.subsidy for n in self.nations])[nation]
+        # A capex subsidy lets a buyer outbid others by the share the state pays.
+        price = price / (1.0 - subsidy)
         alloc = clear_chip_market(
             qty, price, nation, self.export_tier, supply_h100e=supply_now,
             vendor_price=self.vendor_price_now, export_controls=ch.export_controls,
@@ -604,7 +608,6 @@ class ComputeEconomy(mesa.Model):
         self.chips_by_tier = np.bincount(self.export_tier[nation] - 1, weights=alloc.h100e,
                                          minlength=3)
         build_cost = alloc.h100e * max(self.capex_per_h100e_now - self.vendor_price_now, 0.0)
-        subsidy = np.array([n.subsidy for n in self.nations])[nation]
         total_cost = alloc.spend + build_cost
         paid_by_nation = total_cost * subsidy
         for nat_i, amount in zip(nation, paid_by_nation, strict=True):

@@ -5,18 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${ABM_EXTRAS:-dev}"
 
+ok_python() { "$1" -c 'import sys; assert (3,12) <= sys.version_info[:2] < (3,14)' 2>/dev/null; }
+
+# Prefer 3.12 (the version the project is developed on), then 3.13; look on PATH and in pyenv.
 find_python() {
-    for cand in python3.13 python3.12; do
-        if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; assert (3,12) <= sys.version_info[:2] < (3,14)' 2>/dev/null; then
-            command -v "$cand"; return 0
+    for minor in 12 13; do
+        if command -v "python3.$minor" >/dev/null 2>&1 && ok_python "python3.$minor"; then
+            command -v "python3.$minor"; return 0
+        fi
+        if command -v pyenv >/dev/null 2>&1; then
+            for v in $(pyenv versions --bare 2>/dev/null | grep -E "^3\.$minor\.[0-9]+$" | sort -rV); do
+                p="$(pyenv root)/versions/$v/bin/python3"
+                if [ -x "$p" ] && ok_python "$p"; then echo "$p"; return 0; fi
+            done
         fi
     done
-    if command -v pyenv >/dev/null 2>&1; then
-        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.' | sort -rV); do
-            p="$(pyenv root)/versions/$v/bin/python3"
-            if [ -x "$p" ]; then echo "$p"; return 0; fi
-        done
-    fi
     return 1
 }
 

@@ -218,7 +218,7 @@ class Hyperscaler(mesa.Agent):
     def stagger_training(self, phase: float) -> None:
         """Start ``phase`` (0-1) of the way through the current run, so labs' runs interleave."""
         n = int(self.model.cfg.training.run_interval_months)
-        done = int(round(phase * n))
+        done = round(phase * n)
         self.months_since_run = done
         self.training_schedule = self.training_schedule[done:]
 
