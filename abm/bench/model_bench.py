@@ -1,0 +1,178 @@
+"""Whole-model benchmark: ``python -m abm.bench model [--quick] [--world-months N] [--csv F]``.
+
+Rows (median seconds; ratios against a naive baseline measured in the same run):
+
+* ``default_run``: the default world for all its months, end to end, with time per step split
+  into agents / clearing / metrics. Target < 10 s.
+* ``world_run``: the synthetic ``world`` preset (200 nations, 50 providers, 1e5 segments) for
+  132 months in a fresh subprocess, with its peak resident memory. Targets < 120 s, < 4 GB.
+* ``population_demand``: one month of user demand for 1e5 segments (reference demand,
+  budgets, and the budget-capped volume every segment buys at given class prices), done the
+  model's way (NumPy arrays inside one :class:`UserPopulation` per nation) against a
+  per-agent Mesa version (one agent per segment, ``model.agents.do``) computing the same
+  numbers. Target: >= 100x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from statistics import median
+
+import mesa
+import numpy as np
+
+from abm.config import RunConfig, SizeConfig, validate
+
+COLUMNS = ("case", "size", "median_s", "baseline", "baseline_s", "ratio", "target",
+           "meets_target", "note")
+
+
+def _world_config(months: int) -> RunConfig:
+    cfg = RunConfig()
+    cfg.months = months
+    cfg.size = SizeConfig(name="world", synthetic=True, synthetic_nations=200,
+                          synthetic_providers=50, income_groups=50)
+    return validate(cfg)
+
+
+def _timed_run(cfg: RunConfig) -> tuple[float, dict[str, float]]:
+    from abm.model import ComputeEconomy
+
+    t0 = time.perf_counter()
+    model = ComputeEconomy(cfg)
+    for _ in range(cfg.months):
+        model.step()
+    return time.perf_counter() - t0, model.timings()
+
+
+def _world_subprocess(months: int) -> dict:
+    code = (
+        "import json, resource, time, sys\n"
+        "from abm.bench.model_bench import _world_config, _timed_run\n"
+        f"wall, split = _timed_run(_world_config({months}))\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'wall': wall, 'split': split, 'rss_mb': rss}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class _SegmentAgent(mesa.Agent):
+    """Naive baseline: one Mesa agent per demand segment."""
+
+    def __init__(self, model, population, income, need, usecase_weight, budget_share):
+        super().__init__(model)
+        self.population = population
+        self.income = income
+        self.need = need
+        self.usecase_weight = usecase_weight
+        self.budget_share = budget_share
+        self.volume = 0.0
+
+    def step(self) -> None:
+        m = self.model
+        ref = m.scale * self.need * self.usecase_weight
+        budget = self.budget_share * self.income / 12.0 * self.population
+        self.volume = min(ref * m.volume_mult, budget * m.budget_mult)
+
+
+def _population_case(n_nations: int, groups: int, usecases: int, repeats: int
+                     ) -> tuple[float, float, float]:
+    """(vectorised s, per-agent s, max abs difference) for one month of segment demand."""
+    from abm.economy.income import quantile_group_means
+
+    rng = np.random.default_rng(np.random.SeedSequence(7))
+    pop = rng.uniform(1e6, 1e8, n_nations)
+    gdp = rng.lognormal(np.log(8000), 1.0, n_nations)
+    gini = rng.uniform(0.25, 0.6, n_nations)
+    income = quantile_group_means(gdp, gini, groups)  # (N, G)
+    people = np.repeat((pop / groups)[:, None], groups, axis=1)
+    need = people * (income / 12_000.0) ** 0.6
+    uc_weight = rng.dirichlet(np.ones(usecases))
+    volume_mult, budget_mult, scale, share = 0.8, 1.3, 0.01, 0.01
+
+    def vectorised() -> np.ndarray:
+        ref = scale * need[:, :, None] * uc_weight[None, None, :]
+        budget = share * income[:, :, None] / 12.0 * people[:, :, None] * np.ones(usecases)
+        return np.minimum(ref * volume_mult, budget * budget_mult).ravel()
+
+    model = mesa.Model(rng=np.random.SeedSequence(7))
+    model.scale, model.volume_mult, model.budget_mult = scale, volume_mult, budget_mult
+    for n in range(n_nations):
+        for g in range(groups):
+            for u in range(usecases):
+                _SegmentAgent(model, people[n, g], income[n, g], need[n, g], uc_weight[u],
+                              share)
+
+    def per_agent() -> np.ndarray:
+        model.agents.do("step")
+        return np.array([a.volume for a in model.agents])
+
+    fast = [_timeit(vectorised) for _ in range(repeats)]
+    slow = [_timeit(per_agent) for _ in range(max(1, repeats // 2))]
+    diff = float(np.abs(vectorised() - per_agent()).max())
+    return median(fast), median(slow), diff
+
+
+def _timeit(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m abm.bench model")
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
+    parser.add_argument("--world-months", type=int, default=132)
+    parser.add_argument("--skip-world", action="store_true")
+    parser.add_argument("--csv", metavar="FILE")
+    args = parser.parse_args(argv)
+
+    rows = []
+    cfg = validate(RunConfig())
+    if args.quick:
+        cfg.months = 12
+    wall, split = _timed_run(cfg)
+    per_step = {k: v / cfg.months * 1e3 for k, v in split.items()}
+    rows.append(("default_run", f"{cfg.months} months", wall, "", float("nan"),
+                 float("nan"), "< 10 s", wall < 10 if not args.quick else "n/a",
+                 "ms/step " + " ".join(f"{k}={v:.1f}" for k, v in per_step.items())))
+    if not args.skip_world:
+        months = 3 if args.quick else args.world_months
+        world = _world_subprocess(months)
+        ok = world["wall"] < 120 and world["rss_mb"] < 4096
+        ws = {k: v / months * 1e3 for k, v in world["split"].items()}
+        rows.append(("world_run", f"{months} months, 1e5 segments", world["wall"], "",
+                     float("nan"), float("nan"), "< 120 s, < 4 GB",
+                     ok if not args.quick else "n/a",
+                     f"peak RSS {world['rss_mb']:.0f} MB; ms/step "
+                     + " ".join(f"{k}={v:.0f}" for k, v in ws.items())))
+    n_nat = 20 if args.quick else 200
+    fast, slow, diff = _population_case(n_nat, 50, 10, repeats=3 if args.quick else 7)
+    rows.append(("population_demand", f"{n_nat * 50 * 10:.0e} segments", fast,
+                 "per-agent Mesa", slow, slow / fast, ">= 100x", slow / fast >= 100,
+                 f"max |diff| {diff:.1e}"))
+    _print(rows)
+    if args.csv:
+        with open(args.csv, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(COLUMNS)
+            w.writerows(rows)
+    return 0
+
+
+def _print(rows) -> None:
+    print(f"{'case':<20} {'size':<26} {'median_s':>10} {'baseline':<15} {'baseline_s':>10} "
+          f"{'ratio':>8} {'target':<16} {'meets':<6} note")
+    for case, size, t, base, bt, ratio, target, meets, note in rows:
+        print(f"{case:<20} {size:<26} {t:>10.4f} {base:<15} {bt:>10.4f} {ratio:>8.1f} "
+              f"{target:<16} {meets!s:<6} {note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Smoke test of the market benchmark script (no timing assertions)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ("double_auction", "clear cold", "clear warm", "demand book rebuild",
+         "clear peak extra memory")
+
+
+def test_market_bench_quick_prints_every_case(tmp_path):
+    out_csv = tmp_path / "bench.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "abm.bench", "market", "--quick", "--csv", str(out_csv)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    header = proc.stdout.splitlines()[1].split()
+    assert header[:3] == ["case", "size", "median_s"] and "meets_target" in header
+    for case in CASES:
+        assert case in proc.stdout
+
+    with out_csv.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["case"] for r in rows} == set(CASES)
+    baselines = {r["baseline"] for r in rows}
+    assert any("naive_double_auction" in b for b in baselines)
+    assert any("linprog" in b for b in baselines)
+    assert any("dense" in b for b in baselines)
+    for r in rows:
+        assert math.isfinite(float(r["median_s"])) and float(r["median_s"]) > 0, r
+        if r["baseline"] != "-" and not r["note"].startswith("skipped"):
+            assert math.isfinite(float(r["baseline_s"])), r
+            assert math.isfinite(float(r["ratio"])) and float(r["ratio"]) > 0, r
+    sizes = {r["size"] for r in rows if r["case"] == "clear warm"}
+    assert len(sizes) == 3
+
+
+def test_model_subcommand_reports_a_missing_module(monkeypatch, capsys):
+    from abm.bench import __main__ as bench_main
+
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(bench_main.importlib, "import_module", missing)
+    assert bench_main.main(["model", "--quick"]) == 2
+    assert "model_bench" in capsys.readouterr().err
+
+
+def test_model_subcommand_passes_its_arguments(monkeypatch):
+    from abm.bench import __main__ as bench_main
+
+    seen = []
+
+    class FakeModelBench:
+        @staticmethod
+        def main(argv):
+            seen.append(argv)
+            return 0
+
+    monkeypatch.setattr(bench_main.importlib, "import_module", lambda name: FakeModelBench)
+    assert bench_main.main(["model", "--quick", "--csv", "x.csv"]) == 0
+    assert seen == [["--quick", "--csv", "x.csv"]]
+
+
+def test_unknown_market_argument_is_an_error():
+    proc = subprocess.run([sys.executable, "-m", "abm.bench", "market", "--bogus"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "--bogus" in proc.stderr
