@@ -71,6 +71,9 @@ class ComputeEconomy(mesa.Model):
         self.startup_exits = 0
         self.startup_entries = 0
         self.expected_growth = cfg.demand.growth_initial
+        if cfg.open_source.enabled:
+            # Open-weight models already existed in January 2025 (one release lag behind).
+            self.register_open_release(float(-cfg.open_source.lag_months))
         self._update_paths()
         self._calibrate()
         self.recorder = Recorder(self)

@@ -81,6 +81,7 @@ class Hyperscaler(mesa.Agent):
         self.tokens = np.zeros((k, N_TIERS))
         self.tier_compute_demand = np.zeros((k, N_TIERS))
         self.last_price = self.ask.copy()
+        self.best_response = self.ask.copy()
 
     # -- capacity ---------------------------------------------------------------------------
     def commission(self) -> None:
@@ -160,6 +161,7 @@ class Hyperscaler(mesa.Agent):
         open_cost = marginal_cost[:, OPEN] * (1.0 + s.open_weights_markup)
         target = np.maximum(best_response, marginal_cost * 1.0001)
         target[:, OPEN] = open_cost
+        self.best_response = target.copy()
         binding = clearing_price > self.ask * (1 + 1e-9)
         target = np.where(binding, np.maximum(target, clearing_price), target)
         self.ask = np.exp((1 - lam) * np.log(self.ask) + lam * np.log(target))
@@ -192,9 +194,11 @@ class Hyperscaler(mesa.Agent):
         self.training_spend = self.training_schedule.pop(0) if self.training_schedule else 0.0
         if not self.frontier_lab:
             return
-        outside = tr.external_capital_usd * paths.compounding(self.model.month,
-                                                              tr.external_capital_growth)
-        internal = tr.budget_share * max(self.revenue, 0.0)
+        outside = (tr.external_capital_usd * self.training_cost_scale
+                   * paths.compounding(self.model.month, tr.external_capital_growth))
+        credit = self.model.cfg.supply.external_finance_months * max(self.revenue, 0.0)
+        internal = min(tr.budget_share * max(self.revenue, 0.0),
+                       max(0.0, self.cash + credit))
         self.cash -= internal
         self.training_fund += outside / 12.0 + internal
         if self.months_since_run < tr.run_interval_months:
@@ -238,9 +242,10 @@ class Hyperscaler(mesa.Agent):
         else:
             growth = self.model.expected_growth
         growth = float(np.clip(growth, 1.0, 8.0))
-        # Demand at the ask, not just what scarce capacity let it sell: a scarcity premium
-        # p / ask > 1 reveals demand rationed by price (own-price elasticity ~2).
-        scarcity = np.clip(self.last_price / self.ask, 1.0, 2.0) ** 2
+        # Demand at its unconstrained price, not just what scarce capacity let it sell: a
+        # clearing price above the Nash-Bertrand best response reveals demand rationed by
+        # price (own-price elasticity ~2).
+        scarcity = np.clip(self.last_price / self.best_response, 1.0, 2.0) ** 2
         busy = (self.tier_compute_demand * scarcity).sum(axis=1)  # H100e-hours per month
         needed = busy / 730.0 * growth ** (lead / 12.0) / s.target_utilisation
         planned = self.compute * (1 - lead / s.hardware_life_months) + self.pipeline_compute.sum(0)
@@ -250,10 +255,11 @@ class Hyperscaler(mesa.Agent):
         value = self.model.capex_per_h100e_now + max(margin_per_hour, 0.0) * 730 * 12
         bid = min(value, 3.0 * self.model.vendor_price_now) if tokens > 0 else \
             self.model.vendor_price_now
-        # Reinvested revenue plus whatever credit line is left (credit: months of revenue).
+        # Reinvest a share of revenue, as far as cash plus the credit line (months of
+        # revenue) allows: debt never exceeds the credit line.
         revenue = max(self.revenue, 0.0)
-        budget = (s.reinvestment_rate * revenue
-                  + max(0.0, self.cash + s.external_finance_months * revenue))
+        budget = min(s.reinvestment_rate * revenue,
+                     max(0.0, self.cash + s.external_finance_months * revenue))
         cost = want.sum() * bid
         if cost > budget:
             want *= budget / cost

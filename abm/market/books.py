@@ -142,7 +142,8 @@ class DemandBook:
     elasticity : float array (C,)
         Price elasticity of the segment's total volume (> 0).
     latency_tolerance_ms, latency_cost : float arrays (C,)
-        Latency above tolerance costs ``latency_cost`` $/M tokens per ms.
+        Latency above tolerance scales the effective price by ``exp(latency_cost * excess_ms)``
+        (``latency_cost`` is a log-price penalty per ms).
     quality_threshold, quality_cost : float arrays (C,)
         Quality below threshold scales the effective price by ``exp(quality_cost * shortfall)``
         (``quality_cost`` is a log-price penalty per unit of relative quality).

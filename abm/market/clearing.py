@@ -5,12 +5,12 @@ log effective price (so the choice is scale-free across tiers whose prices diffe
 
     effective_price[c, o] = price[o] * (1 + tariff on foreign tokens)      (money paid)
                             * exp(quality_cost[c] * max(0, threshold[c] - quality[o]))
-                            + latency_cost[c] * max(0, latency[c, o] - tolerance[c])
-
-The quality-shortfall penalty is proportional to the price (a weaker model needs more
-retries, longer prompts and human checking per useful token), so it keeps its weight as
-prices fall; the latency penalty is in $/M tokens per ms.
+                            * exp(latency_cost[c] * max(0, latency[c, o] - tolerance[c]))
     share[c, o]  ∝ exp(appeal[o]) * effective_price[c, o] ** -choice_sensitivity[c]
+
+Both penalties scale with the price (a weaker model needs more retries and checking per
+useful token; a slow one costs its user waiting time in proportion to the work bought), so
+they keep their weight as token prices fall by orders of magnitude.
 
 The class's inclusive price ``P_c`` is the CES/logit price index of those effective prices; a
 segment buys ``reference_demand * P_c ** -elasticity`` M tokens/month unless that would cost
@@ -90,15 +90,14 @@ class ClearingResult:
 class ChoiceTerms:
     """Everything about a (supply, demand) pair that does not depend on prices.
 
-    ``effective_price = price * price_factor + penalty`` for each (class, offer); the buyer
-    pays ``price * tariff_factor``.
+    ``effective_price = price * price_factor`` for each (class, offer); the buyer pays
+    ``price * tariff_factor``.
     """
 
     allowed: np.ndarray  # (C, O) bool
     tariff_factor: FloatArray  # (C, O) 1 + tariff where foreign
-    price_factor: FloatArray  # (C, O) tariff factor times the quality-shortfall factor
-    penalty: FloatArray  # (C, O) latency penalty, $/M tokens
-    log_weight: FloatArray  # (C, O) appeal, -inf where not allowed
+    price_factor: FloatArray  # (C, O) tariff x quality-shortfall x latency factors
+    log_weight: FloatArray  # (C, O) appeal - alpha * log(price_factor), -inf if not allowed
     alpha: FloatArray  # (C, 1)
     eps: FloatArray  # (C,)
 
@@ -118,18 +117,20 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
     latency = latency + supply.latency_ms[None, :]
     over = np.maximum(0.0, latency - demand.latency_tolerance_ms[:, None])
     shortfall = np.maximum(0.0, demand.quality_threshold[:, None] - supply.quality[None, :])
-    price_factor = tariff_factor * np.exp(demand.quality_cost[:, None] * shortfall)
-    penalty = demand.latency_cost[:, None] * over
-    log_weight = np.where(allowed, supply.appeal[None, :], -np.inf)
-    return ChoiceTerms(allowed, tariff_factor, price_factor, penalty, log_weight,
-                  demand.choice_sensitivity[:, None], demand.elasticity)
+    log_penalty = (demand.quality_cost[:, None] * shortfall
+                   + demand.latency_cost[:, None] * over)
+    price_factor = tariff_factor * np.exp(log_penalty)
+    alpha = demand.choice_sensitivity[:, None]
+    log_weight = np.where(allowed, supply.appeal[None, :] - alpha * np.log(price_factor),
+                          -np.inf)
+    return ChoiceTerms(allowed, tariff_factor, price_factor, log_weight, alpha,
+                       demand.elasticity)
 
 
 @dataclass(frozen=True)
 class _Demand:
     shares: FloatArray  # (C, O)
     paid: FloatArray  # (C, O) $/M tokens paid by the buyer (tariff included)
-    theta: FloatArray  # (C, O) d log effective price / d log price
     log_price_index: FloatArray  # (C,)
     class_volume: FloatArray  # (C,)
     capped_fraction: FloatArray  # (C,)
@@ -138,10 +139,7 @@ class _Demand:
 
 def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _Demand:
     paid = price[None, :] * terms.tariff_factor
-    scaled = price[None, :] * terms.price_factor
-    effective = scaled + terms.penalty
-    log_eff = np.log(effective)
-    util = terms.log_weight - terms.alpha * log_eff
+    util = terms.log_weight - terms.alpha * np.log(price)[None, :]
     top = util.max(axis=1, keepdims=True)
     has_choice = np.isfinite(top[:, 0])
     top = np.where(np.isfinite(top), top, 0.0)
@@ -155,9 +153,8 @@ def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _De
     budget_mult = np.where(has_choice, 1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
-    theta = scaled / effective
     offer_demand = volume @ shares
-    return _Demand(shares, paid, theta, log_index, volume, capped_fraction, offer_demand)
+    return _Demand(shares, paid, log_index, volume, capped_fraction, offer_demand)
 
 
 def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
@@ -165,7 +162,9 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     """Newton step in log prices for the binding offers (zero elsewhere).
 
     The Jacobian of log offer demand in log prices is ``-diag(own) + U V^T`` with
-    ``U[o, c] = Q_c s_co / q_o`` and ``V[o', c] = s_co' theta_co' (alpha_c - eps_c)``.
+    ``U[o, c] = Q_c s_co / q_o``, ``V[o', c] = s_co' (alpha_c - eps_c)`` and
+    ``own[o] = sum_c U[o, c] alpha_c``. Small binding sets solve it densely; large ones
+    solve it matrix-free with GMRES (each product costs one pass over classes x offers).
     """
     idx = np.flatnonzero(binding)
     step = np.zeros_like(residual)
@@ -176,20 +175,29 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     u = (flow / np.where(q > 0, q, 1.0)).T  # (B, C)
     alpha = terms.alpha[:, 0]
     eps_eff = terms.eps * (1 - d.capped_fraction) + d.capped_fraction  # capped: unit elastic
-    th = d.theta[:, idx]
-    own = (u * (alpha[:, None] * th).T).sum(axis=1)
-    v = (d.shares[:, idx] * th * (alpha - eps_eff)[:, None]).T  # (B, C)
-    if idx.size <= 600:
+    own = u @ alpha
+    v = (d.shares[:, idx] * (alpha - eps_eff)[:, None]).T  # (B, C)
+    rhs = -residual[idx]
+    if idx.size <= _DENSE_NEWTON_MAX:
         jac = u @ v.T
         jac[np.diag_indices_from(jac)] -= own
         try:
-            step[idx] = np.linalg.solve(jac, -residual[idx])
+            step[idx] = np.linalg.solve(jac, rhs)
             return step
         except np.linalg.LinAlgError:
             pass
-    # Large binding sets: Jacobi on the own-price elasticity (slower, always stable).
-    step[idx] = residual[idx] / np.maximum(own - (u * v).sum(axis=1), 1e-12)
+    from scipy.sparse.linalg import LinearOperator, gmres
+
+    n = idx.size
+    jac_op = LinearOperator((n, n), matvec=lambda x: -own * x + u @ (v.T @ x), dtype=float)
+    precond = LinearOperator((n, n), matvec=lambda x: -x / np.maximum(own, 1e-12),
+                             dtype=float)
+    sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-8, restart=60, maxiter=5)
+    step[idx] = sol
     return step
+
+
+_DENSE_NEWTON_MAX = 150
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
@@ -331,9 +339,7 @@ def _heterogeneity(supply: SupplyBook, demand: DemandBook) -> list[str]:
     if (terms.tariff_factor != 1.0).any():
         problems.append("tariffs on foreign offers")
     if (terms.price_factor != terms.tariff_factor).any():
-        problems.append("quality-shortfall penalties")
-    if (terms.penalty != 0.0).any():
-        problems.append("latency penalties")
+        problems.append("quality-shortfall or latency penalties")
     if (supply.appeal != supply.appeal[0]).any():
         problems.append("unequal appeal")
     return problems

@@ -1,11 +1,11 @@
 """Nash-Bertrand pricing against the clearing core's log-price logit demand.
 
-With shares ``s ∝ p ** -alpha`` and class volume ``∝ P ** -elasticity``, a firm that raises all
-its prices in a class by 1% loses ``alpha (1 - S_f) + elasticity * S_f`` percent of its volume
-there (``S_f``: its total share of the class). Its profit-maximising Lerner index is the
-inverse of that elasticity, scaled by the pass-through ``theta`` of its price into the buyer's
-effective price (tariffs and latency/quality penalties dilute it). This is the multi-product
-logit markup ``1 / (alpha (1 - S_f))`` of DESIGN.md, written in log prices.
+With shares ``s ∝ p ** -alpha`` and class volume ``∝ P ** -elasticity``, a firm that raises
+all its prices in a class by 1% loses ``alpha (1 - S_f) + elasticity * S_f`` percent of its
+volume there (``S_f``: its total share of the class); every penalty and tariff multiplies the
+price, so the pass-through into the effective price is one. Its profit-maximising Lerner index
+is the inverse of that elasticity: the multi-product logit markup ``1 / (alpha (1 - S_f))`` of
+DESIGN.md, written in log prices.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.market.books import DemandBook, SupplyBook
-from abm.market.clearing import ClearingResult, choice_terms
+from abm.market.clearing import ClearingResult
 
 FloatArray = np.ndarray
 
@@ -31,12 +31,9 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     owner = np.zeros((supply.n_offers, n_prov))
     owner[np.arange(supply.n_offers), supply.provider] = 1.0
     firm_share = (shares @ owner) @ owner.T  # (C, O)
-    terms = choice_terms(supply, demand)
-    scaled = result.price[None, :] * terms.price_factor
-    theta = scaled / (scaled + terms.penalty)
     alpha = demand.choice_sensitivity[:, None]
     eps = demand.elasticity[:, None]
-    elasticity = theta * (alpha * (1.0 - firm_share) + eps * firm_share)
+    elasticity = alpha * (1.0 - firm_share) + eps * firm_share
     volume = result.class_offer_tokens
     weight = np.where(volume.sum(axis=0) > 0, volume, shares)
     total = weight.sum(axis=0)

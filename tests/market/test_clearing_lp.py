@@ -197,7 +197,7 @@ def test_non_homogeneous_book_with_reservation_price_raises(what):
         quality_threshold=[0.9 if what == "quality" else 0.0], quality_cost=[1.0],
         localised=[what == "localised"], latency_matrix_ms=[[0.0, 50.0], [50.0, 0.0]],
         region_nation=[0, 1], tariff=[0.2 if what == "tariff" else 0.0, 0.0])
-    cause = {"latency": "latency penalties", "quality": "quality-shortfall penalties",
+    cause = {"latency": "latency penalties", "quality": "quality-shortfall or latency",
              "tariff": "tariffs", "localised": "localisation", "appeal": "appeal"}[what]
     with pytest.raises(ValueError, match=rf"reservation_price.*homogeneous.*{cause}"):
         clear(supply, demand, reservation_price=[2.0])
