@@ -13,7 +13,7 @@ run: setup
 	$(PY) -m abm
 
 test: setup-test
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadfile -q
 
 lint: setup
 	$(PY) -m ruff check abm analysis tests
