@@ -15,6 +15,7 @@ One ``step()`` is one month, shaped like HARK's market (reap, mill, sow):
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import mesa
@@ -70,6 +71,8 @@ class ComputeEconomy(mesa.Model):
         self.frontier_levels: list[float] = []  # realised frontier, by month
         self.startup_exits = 0
         self.startup_entries = 0
+        self.provider_entries = 0
+        self.provider_exits = 0
         self.expected_growth = cfg.demand.growth_initial
         if cfg.open_source.enabled:
             # Open-weight models already existed in January 2025 (one release lag behind).
@@ -493,6 +496,7 @@ class ComputeEconomy(mesa.Model):
         self.recorder.record(result, supply, demand, offer_index)
         check_step(self, result, supply, demand)
         t4 = time.perf_counter()
+        self._neocloud_entry_exit()  # changes the provider set: after this month's records
         self._timings["agents"] += (t1 - t0) + (t3 - t2)
         self._timings["clearing"] += t2 - t1
         self._timings["metrics"] += t4 - t3
@@ -656,6 +660,55 @@ class ComputeEconomy(mesa.Model):
                 for _ in range(int(self.rng.poisson(cfg.entry_rate))):
                     Startup(self, self._draw_nation(weight), u)
                     self.startup_entries += 1
+
+    def _neocloud_entry_exit(self) -> None:
+        """Mechanism 14 for providers: neoclouds exit after sustained distress and enter while
+        incumbent neoclouds sell out at a margin."""
+        if not self.cfg.startups.enabled:
+            return
+        s = self.cfg.supply
+        for p in [p for p in self.providers if p.kind == "neocloud"]:
+            credit = s.external_finance_months * max(p.revenue, 0.0)
+            p.distress = p.distress + 1 if p.cash + credit < 0 else 0
+            if p.distress >= self.cfg.startups.exit_after_months:
+                self.release_power(p.site_nation, p.power_mw)
+                self.providers.remove(p)
+                p.remove()
+                self.provider_exits += 1
+        neo = [p for p in self.providers if p.kind == "neocloud"]
+        if not neo:
+            return
+        busy = np.mean([float(p.utilisation.mean()) for p in neo])
+        margin = np.mean([1.0 - p.fleet_cost / p.revenue if p.revenue > 0 else 0.0
+                          for p in neo])
+        if busy < s.target_utilisation or margin <= 0:
+            return
+        for _ in range(int(self.rng.poisson(s.neocloud_entry_rate))):
+            self._enter_neocloud(min(p.appeal for p in neo))
+
+    def _enter_neocloud(self, appeal: float) -> None:
+        """A new neocloud in a chip-eligible nation with grid head-room; it starts empty and
+        bids for ``neocloud_entry_h100e`` in the chip market."""
+        s = self.cfg.supply
+        headroom = np.array([n.grid_headroom_mw if n.export_tier < 3 else 0.0
+                             for n in self.nations])
+        if headroom.sum() <= 0:
+            return
+        site = self._draw_nation(headroom)
+        self.provider_entries += 1
+        row = SimpleNamespace(provider=f"Neocloud entrant {self.provider_entries}",
+                              kind="neocloud", home_index=site, frontier_lab=False,
+                              custom_silicon=False, frontier_lag_months=6.0)
+        alloc = np.array([[0.25, 0.25, 0.25, 0.25]])
+        p = Hyperscaler(self, row, np.array([site]), np.zeros(1),
+                        initial_kw_per_h100e=self.kw_per_h100e_new,
+                        lead_months=int(s.build_lead_months), initial_alloc=alloc,
+                        initial_ask=self.providers[0].ask.mean(axis=0))
+        p.appeal = appeal
+        p.cash = s.neocloud_entry_h100e * self.capex_per_h100e_now
+        p.tier_compute_demand = (s.neocloud_entry_h100e * costs.HOURS_PER_MONTH
+                                 * s.target_utilisation * alloc)
+        self.providers.append(p)
 
     # ------------------------------------------------------------------ outputs
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -179,6 +179,10 @@ class Recorder:
             "n_startups": len(m.startup_list),
             "startup_entries": m.startup_entries,
             "startup_exits": m.startup_exits,
+            "provider_entries": m.provider_entries,
+            "provider_exits": m.provider_exits,
+            "tokens_per_kwh": float(tokens_total * 1e6 / (ai_twh.sum() * 1e9 / 12.0))
+            if ai_twh.sum() > 0 else np.nan,
             "open_quality": float(m.open_quality),
             "frontier_level_months": float(m.frontier_level),
             "clearing_rounds": res.rounds,

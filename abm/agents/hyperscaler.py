@@ -62,6 +62,7 @@ class Hyperscaler(mesa.Agent):
         self.appeal = 0.0
         self.ask = np.tile(initial_ask, (k, 1)).astype(float)
         self.cash = 0.0
+        self.distress = 0
         self.training_fund = 0.0
         self.training_spend = 0.0
         self.months_since_run = 0
@@ -255,11 +256,12 @@ class Hyperscaler(mesa.Agent):
         value = self.model.capex_per_h100e_now + max(margin_per_hour, 0.0) * 730 * 12
         bid = min(value, 3.0 * self.model.vendor_price_now) if tokens > 0 else \
             self.model.vendor_price_now
-        # Reinvest a share of revenue, as far as cash plus the credit line (months of
-        # revenue) allows: debt never exceeds the credit line.
+        # Reinvest a multiple of revenue (or spend cash in hand, e.g. an entrant's launch
+        # capital), as far as cash plus the credit line (months of revenue) allows: debt
+        # never exceeds the credit line.
         revenue = max(self.revenue, 0.0)
-        budget = min(s.reinvestment_rate * revenue,
-                     max(0.0, self.cash + s.external_finance_months * revenue))
+        budget = max(0.0, min(max(s.reinvestment_rate * revenue, self.cash),
+                              self.cash + s.external_finance_months * revenue))
         cost = want.sum() * bid
         if cost > budget:
             want *= budget / cost

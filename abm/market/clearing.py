@@ -26,7 +26,7 @@ of rounds is rationed pro rata, so capacity is never exceeded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -129,15 +129,35 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
 
 @dataclass(frozen=True)
 class _Demand:
-    shares: FloatArray  # (C, O)
-    paid: FloatArray  # (C, O) $/M tokens paid by the buyer (tariff included)
-    log_price_index: FloatArray  # (C,)
+    rows: np.ndarray  # (A,) the active classes (positive reference demand)
+    shares: FloatArray  # (A, O)
+    paid: FloatArray  # (A, O) $/M tokens paid by the buyer (tariff included)
+    log_price_index: FloatArray  # (C,), inf for classes with nothing to buy
     class_volume: FloatArray  # (C,)
     capped_fraction: FloatArray  # (C,)
     offer_demand: FloatArray  # (O,)
 
 
-def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _Demand:
+def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, ChoiceTerms]:
+    """Classes with positive reference demand, and the choice terms of those rows only.
+
+    Classes that demand nothing (e.g. the localised half of a nation without localisation)
+    are skipped in every price round.
+    """
+    total = np.bincount(demand.segment_class, weights=demand.reference_demand,
+                        minlength=demand.n_classes)
+    rows = np.flatnonzero(total > 0)
+    if rows.size == demand.n_classes:
+        return rows, terms
+    return rows, ChoiceTerms(terms.allowed[rows], terms.tariff_factor[rows],
+                             terms.price_factor[rows], terms.log_weight[rows],
+                             terms.alpha[rows], terms.eps[rows])
+
+
+def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
+               demand: DemandBook) -> _Demand:
+    """Demand at ``price`` for the active classes ``rows`` (``terms`` holds those rows)."""
+    n_cls = demand.n_classes
     paid = price[None, :] * terms.tariff_factor
     util = terms.log_weight - terms.alpha * np.log(price)[None, :]
     top = util.max(axis=1, keepdims=True)
@@ -146,15 +166,20 @@ def _demand_at(price: FloatArray, terms: ChoiceTerms, demand: DemandBook) -> _De
     expu = np.exp(util - top)
     total = expu.sum(axis=1, keepdims=True)
     shares = np.divide(expu, total, out=np.zeros_like(expu), where=total > 0)
-    log_index = np.where(has_choice, -(np.log(np.where(total[:, 0] > 0, total[:, 0], 1.0))
-                                       + top[:, 0]) / terms.alpha[:, 0], np.inf)
+    log_index = np.full(n_cls, np.inf)
+    log_index[rows] = np.where(has_choice,
+                               -(np.log(np.where(total[:, 0] > 0, total[:, 0], 1.0))
+                                 + top[:, 0]) / terms.alpha[:, 0], np.inf)
     mean_paid = (shares * paid).sum(axis=1)
-    volume_mult = np.where(has_choice, np.exp(-terms.eps * log_index), 0.0)
-    budget_mult = np.where(has_choice, 1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
+    volume_mult = np.zeros(n_cls)
+    budget_mult = np.zeros(n_cls)
+    volume_mult[rows] = np.where(has_choice, np.exp(-terms.eps * log_index[rows]), 0.0)
+    budget_mult[rows] = np.where(has_choice,
+                                 1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
-    offer_demand = volume @ shares
-    return _Demand(shares, paid, log_index, volume, capped_fraction, offer_demand)
+    offer_demand = volume[rows] @ shares
+    return _Demand(rows, shares, paid, log_index, volume, capped_fraction, offer_demand)
 
 
 def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
@@ -171,10 +196,11 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     if idx.size == 0:
         return step
     q = d.offer_demand[idx]
-    flow = d.class_volume[:, None] * d.shares[:, idx]  # (C, B)
-    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, C)
+    flow = d.class_volume[d.rows, None] * d.shares[:, idx]  # (A, B)
+    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, A)
     alpha = terms.alpha[:, 0]
-    eps_eff = terms.eps * (1 - d.capped_fraction) + d.capped_fraction  # capped: unit elastic
+    capped = d.capped_fraction[d.rows]
+    eps_eff = terms.eps * (1 - capped) + capped  # budget-capped segments are unit elastic
     own = u @ alpha
     v = (d.shares[:, idx] * (alpha - eps_eff)[:, None]).T  # (B, C)
     rhs = -residual[idx]
@@ -189,10 +215,13 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     from scipy.sparse.linalg import LinearOperator, gmres
 
     n = idx.size
-    jac_op = LinearOperator((n, n), matvec=lambda x: -own * x + u @ (v.T @ x), dtype=float)
+    u = np.ascontiguousarray(u)
+    vt = np.ascontiguousarray(v.T)
+    jac_op = LinearOperator((n, n), matvec=lambda x: -own * x + u @ (vt @ x), dtype=float)
     precond = LinearOperator((n, n), matvec=lambda x: -x / np.maximum(own, 1e-12),
                              dtype=float)
-    sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-8, restart=60, maxiter=5)
+    # Inexact Newton: a loose inner tolerance is enough, the outer loop corrects.
+    sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-4, restart=40, maxiter=2)
     step[idx] = sol
     return step
 
@@ -237,8 +266,13 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             _check_warm_start(warm_start, supply.ask)
         return clear_step(supply, demand, reservation_price)
     terms = choice_terms(supply, demand)
+    rows, active = _active_terms(terms, demand)
     ask = supply.ask
     cap = supply.capacity
+    if (cap == 0).any():
+        # An offer without capacity is not on the market this month.
+        active = replace(active, log_weight=np.where(cap[None, :] == 0, -np.inf,
+                                                     active.log_weight))
     log_ask = np.log(ask)
     if warm_start is None:
         log_price = log_ask.copy()
@@ -249,12 +283,13 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
                              f"shape {warm.shape}")
         log_price = np.maximum(log_ask, np.log(np.maximum(warm, 1e-300)))
 
-    at_ask = _demand_at(ask, terms, demand) if warm_start is not None else None
+    at_ask = _demand_at(ask, rows, active, demand) if warm_start is not None else None
     rounds = 0
     converged = False
+    damping, last_gap = 1.0, np.inf
     while True:
         price = np.maximum(np.exp(log_price), ask)
-        d = _demand_at(price, terms, demand)
+        d = _demand_at(price, rows, active, demand)
         if rounds == 0 and at_ask is None:
             at_ask = d
         q = d.offer_demand
@@ -271,19 +306,23 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             break
         binding = (premium | over) & (cap > 0) & (q > 0)
         residual = np.where(binding, residual, 0.0)
-        step = _newton_step(d, terms, binding, residual)
+        # Damp the Newton step while the largest excess demand is not shrinking.
+        gap = float(np.abs(residual).max())
+        damping = min(1.0, 2.0 * damping) if gap < last_gap else max(damping / 2.0, 1 / 16)
+        last_gap = gap
+        step = damping * _newton_step(d, active, binding, residual)
         step = np.clip(step, -1.0, 1.0)  # at most a factor e per round
-        new_log_price = np.maximum(log_ask, log_price + step)
-        # Offers with zero capacity and positive demand: price them out fast.
-        zero_cap = (cap == 0) & (q > 0)
-        new_log_price = np.where(zero_cap, log_price + 1.0, new_log_price)
-        log_price = new_log_price
+        log_price = np.maximum(log_ask, log_price + step)
         rounds += 1
 
     excess = d.offer_demand - cap
     ration = np.divide(cap, d.offer_demand, out=np.ones_like(cap), where=d.offer_demand > cap)
     ration = np.minimum(ration, 1.0)
-    class_offer = d.class_volume[:, None] * d.shares * ration[None, :]
+    n_cls = demand.n_classes
+    shares = np.zeros((n_cls, supply.n_offers))
+    shares[rows] = d.shares
+    class_offer = np.zeros_like(shares)
+    class_offer[rows] = d.class_volume[rows, None] * d.shares * ration[None, :]
     offer_tokens = class_offer.sum(axis=0)
     offer_revenue = offer_tokens * price
 
@@ -291,13 +330,16 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     cls = demand.segment_class
     x_mult = np.exp(-terms.eps * d.log_price_index)
     x_mult = np.where(np.isfinite(d.log_price_index), x_mult, 0.0)
-    mean_paid = (d.shares * d.paid).sum(axis=1)
+    mean_paid = np.zeros(n_cls)
+    served_frac = np.zeros(n_cls)
+    paid_per_token = np.zeros(n_cls)
+    mean_paid[rows] = (d.shares * d.paid).sum(axis=1)
+    served_frac[rows] = (d.shares * ration[None, :]).sum(axis=1)
+    paid_per_token[rows] = (d.shares * ration[None, :] * d.paid).sum(axis=1)
     uncapped = demand.reference_demand * x_mult[cls]
     with np.errstate(divide="ignore", invalid="ignore"):
         affordable = np.where(mean_paid[cls] > 0, demand.budget / mean_paid[cls], np.inf)
     wanted = np.minimum(uncapped, affordable)
-    served_frac = (d.shares * ration[None, :]).sum(axis=1)  # (C,)
-    paid_per_token = (d.shares * ration[None, :] * d.paid).sum(axis=1)
     segment_tokens = wanted * served_frac[cls]
     segment_spending = wanted * paid_per_token[cls]
     latent_mult = np.exp(-terms.eps * at_ask.log_price_index)
@@ -315,7 +357,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         segment_spending=segment_spending, segment_unserved=segment_unserved,
         segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
         class_offer_tokens=class_offer,
-        class_effective_price=np.exp(d.log_price_index), class_shares=d.shares,
+        class_effective_price=np.exp(d.log_price_index), class_shares=shares,
         tariff_revenue=tariff_revenue, excess_demand=excess, rounds=rounds,
         converged=converged)
 

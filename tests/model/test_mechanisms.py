@@ -124,3 +124,25 @@ def test_longer_build_lead_time_means_less_capacity_early():
     short = small_run(months=12, supply__build_lead_months=6)["global"]
     long = small_run(months=12, supply__build_lead_months=24)["global"]
     assert short["capacity_h100e"].iloc[-1] > long["capacity_h100e"].iloc[-1]
+
+
+def test_neoclouds_enter_when_incumbents_sell_out_and_exit_in_distress():
+    from tests.model.conftest import small_config
+
+    model = ComputeEconomy(small_config(months=1, supply__neocloud_entry_rate=5.0))
+    model.step()
+    neo = [p for p in model.providers if p.kind == "neocloud"]
+    for p in neo:  # incumbents sold out at a margin
+        p.utilisation[:] = 1.0
+        p.revenue, p.fleet_cost = 1e9, 1e8
+    before = len(model.providers)
+    model._neocloud_entry_exit()
+    assert len(model.providers) > before and model.provider_entries > 0
+    entrant = model.providers[-1]
+    assert entrant.kind == "neocloud" and entrant.compute.sum() == 0
+    want, _ = entrant.chip_bids()
+    assert want.sum() > 0  # it bids for its launch cluster
+    entrant.cash, entrant.revenue = -1e12, 0.0  # deep in debt, no revenue
+    for _ in range(model.cfg.startups.exit_after_months):
+        model._neocloud_entry_exit()
+    assert entrant not in model.providers and model.provider_exits >= 1
