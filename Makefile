@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first.
 PY := .venv/bin/python
 
-.PHONY: setup setup-test run test lint bench figures
+.PHONY: setup setup-test run test lint bench figures figures-small overview
 setup:
 	@bash scripts/setup.sh
 
@@ -22,5 +22,18 @@ bench: setup
 	$(PY) -m abm.bench market
 	$(PY) -m abm.bench model
 
+# Every paper figure into outputs/figures/ (full experiments: heavy, see README "Figures and
+# notebooks"); e.g. make figures FIGURES_ARGS="--launcher joblib --jobs 8"
+FIGURES_ARGS ?=
 figures: setup
-	$(PY) -m analysis.figures
+	$(PY) -m analysis.figures $(FIGURES_ARGS)
+
+# The same figures from a quick small build (about two minutes), into outputs/figures-small/
+figures-small: setup
+	$(PY) -m analysis.figures --size small --months 24 --seeds 2 --sobol-n 8 \
+		--out outputs/figures-small $(FIGURES_ARGS)
+
+# The README's overview image: every scenario, small size, 132 months, 3 seeds
+overview: setup
+	$(PY) -m analysis.figures --size small --seeds 3 --only overview \
+		--out outputs/figures-small --overview docs/figures/overview.png $(FIGURES_ARGS)
