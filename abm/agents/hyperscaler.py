@@ -48,6 +48,9 @@ class Hyperscaler(mesa.Agent):
         # raise it by training; others license a model ``lag_offset`` behind the frontier.
         self.level = -float(row.frontier_lag_months)
         self.lag_offset = float(row.frontier_lag_months)
+        # A run's capability reaches users gradually over the next interval (staged
+        # releases, post-training): level moves from run_start_level to run_target_level.
+        self.run_start_level = self.run_target_level = self.level
         self.site_nation = np.asarray(sites, dtype=np.int64)
         k = self.site_nation.size
         self.compute = np.asarray(compute, dtype=float).copy()
@@ -192,6 +195,9 @@ class Hyperscaler(mesa.Agent):
         """
         tr = self.model.cfg.training
         self.months_since_run += 1
+        phase = min(1.0, self.months_since_run / tr.run_interval_months)
+        self.level = max(self.level, self.run_start_level
+                         + phase * (self.run_target_level - self.run_start_level))
         self.training_spend = self.training_schedule.pop(0) if self.training_schedule else 0.0
         if not self.frontier_lab:
             return
@@ -217,7 +223,8 @@ class Hyperscaler(mesa.Agent):
         self.training_schedule = [a + b for a, b in
                                   zip(spread, [*self.training_schedule, *[0.0] * n],
                                       strict=False)]
-        self.level = max(self.level, self.model.capability_level(cost))
+        self.run_start_level = self.level
+        self.run_target_level = max(self.level, self.model.capability_level(cost))
         self.months_since_run = 0
 
     def stagger_training(self, phase: float) -> None:
