@@ -194,7 +194,7 @@ class ComputeEconomy(mesa.Model):
         self._make_providers(None, None)
         target = self.cfg.demand.tokens_month0
         n_prov = len(self.providers)
-        gpu_h = self._gpu_hours()
+        gpu_h = self.gpu_hours
         for _ in range(12):
             supply, demand, offer_index = self._books(unconstrained=True)
             res = clear(supply, demand, tol=self.cfg.market.tolerance,
@@ -356,10 +356,8 @@ class ComputeEconomy(mesa.Model):
         Returns the books and an (O, 3) index of (provider, site, tier 0-3) per offer.
         """
         cfg = self.cfg
-        gpu_h = self._gpu_hours()
-        n_prov = len(self.providers)
+        gpu_h = self.gpu_hours
         parts = []
-        self.offer_mc = []
         for i, p in enumerate(self.providers):
             k = p.site_nation.size
             mc = self._offer_costs(p, gpu_h, self._scale_factor(p))
@@ -392,7 +390,6 @@ class ComputeEconomy(mesa.Model):
             capacity=cat["capacity"], marginal_cost=cat["mc"], ask=cat["ask"],
             quality=cat["quality"], latency_ms=cat["latency"], appeal=cat["appeal"])
         offer_index = np.stack([cat["provider"], cat["site"], cat["tier"]], axis=1)
-        assert n_prov == int(cat["provider"].max()) + 1 or n_prov > 0
         return supply, self._demand_book(), offer_index
 
     def _demand_book(self) -> DemandBook:
@@ -517,12 +514,11 @@ class ComputeEconomy(mesa.Model):
              offer_index: np.ndarray) -> None:
         """Hand prices and quantities back to providers, nations and startups."""
         s = self.cfg.supply
-        gpu_h = self._gpu_hours()
+        gpu_h = self.gpu_hours
         # Nash-Bertrand targets for next month's asks, one vectorised call for all offers.
         best = nash_bertrand_price(result, supply, demand, max_lerner=s.max_lerner)
         hw_base = costs.hardware_cost_per_h100e_hour(s.capex_per_h100e_usd,
                                                      s.hardware_life_months, self.perf_per_watt)
-        self.fleet_cost_total = 0.0
         for i, p in enumerate(self.providers):
             mine = offer_index[:, 0] == i
             site, tier = offer_index[mine, 1], offer_index[mine, 2]
@@ -555,7 +551,6 @@ class ComputeEconomy(mesa.Model):
             p.set_prices(br, p.marginal_cost, clearing_price)
             p.premium = prem
             p.site_util = util
-            self.fleet_cost_total += fleet_cost
         # nations: dependence ratio = share of their tokens served from abroad
         foreign = self.region_nation[supply.region][None, :] != demand.class_nation[:, None]
         cls_tokens = result.class_offer_tokens.sum(axis=1)
