@@ -269,7 +269,12 @@ class Hyperscaler(mesa.Agent):
         revenue = max(self.revenue, 0.0)
         budget = max(0.0, min(max(s.reinvestment_rate * revenue, self.cash),
                               self.cash + s.external_finance_months * revenue))
-        cost = want.sum() * bid
+        # Budget at the expected installed cost: last month's chip price plus the building.
+        m = self.model
+        chip = m.chip_price if np.isfinite(getattr(m, "chip_price", np.nan)) \
+            else m.vendor_price_now
+        unit_cost = chip + max(m.capex_per_h100e_now - m.vendor_price_now, 0.0)
+        cost = want.sum() * unit_cost
         if cost > budget:
             want *= budget / cost
         return want, np.full(want.shape, bid)
