@@ -18,6 +18,7 @@ from abm.economy import paths
 TIER_NAMES = ("frontier", "mid", "small", "open")
 N_TIERS = len(TIER_NAMES)
 OPEN = 3
+OPEN_HOST_KINDS = ("neocloud", "sovereign")
 
 
 class Hyperscaler(mesa.Agent):
@@ -60,7 +61,12 @@ class Hyperscaler(mesa.Agent):
         self.pipeline_book = np.zeros(lead_months)
         self.pipeline_compute = np.zeros((lead_months, k))
         self.pipeline_power = np.zeros((lead_months, k))
+        # Neoclouds and sovereign clouds have no frontier lab of their own: while open
+        # weights exist they are the competitive fringe that hosts them (near cost).
+        self.open_host = self.kind in OPEN_HOST_KINDS and model.cfg.open_source.enabled
         self.tier_alloc = np.broadcast_to(initial_alloc, (k, N_TIERS)).copy()
+        if self.open_host:
+            self.tier_alloc[:] = np.eye(N_TIERS)[OPEN]
         self.training_cost_scale = training_cost_scale
         self.appeal = 0.0
         self.ask = np.tile(initial_ask, (k, 1)).astype(float)
@@ -122,6 +128,8 @@ class Hyperscaler(mesa.Agent):
         (clearing price over H100e-hours per M tokens) relative to the site average, so a
         tier whose capacity binds (scarcity premium) draws compute from slack ones.
         """
+        if self.open_host:
+            return
         value = self.last_price / self.model.gpu_hours[None, :]  # $ per H100e-hour
         open_ok = self.model.cfg.open_source.enabled and self.model.open_quality > 0
         if not open_ok:

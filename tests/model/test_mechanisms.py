@@ -146,3 +146,19 @@ def test_neoclouds_enter_when_incumbents_sell_out_and_exit_in_distress():
     for _ in range(model.cfg.startups.exit_after_months):
         model._neocloud_entry_exit()
     assert entrant not in model.providers and model.provider_exits >= 1
+
+
+def test_neoclouds_host_open_weights_unless_there_are_none():
+    from tests.model.conftest import small_config
+
+    for enabled in (True, False):
+        model = ComputeEconomy(small_config(months=2, open_source__enabled=enabled))
+        model.step()
+        neo = [p for p in model.providers if p.kind in ("neocloud", "sovereign")]
+        assert neo
+        for p in neo:
+            served = p.tokens.sum(axis=0)
+            if enabled:  # the competitive fringe: all its compute on open weights
+                assert served[:3].sum() == 0 and served[3] > 0
+            else:  # a closed world: it resells licensed closed models
+                assert served[3] == 0 and served[:3].sum() > 0
