@@ -361,9 +361,7 @@ class ComputeEconomy(mesa.Model):
         for i, p in enumerate(self.providers):
             k = p.site_nation.size
             mc = self._offer_costs(p, gpu_h, self._scale_factor(p))
-            # Hosted open weights are never priced below cost plus the hosting margin.
-            p.ask[:, OPEN] = np.maximum(p.ask[:, OPEN],
-                                        mc[:, OPEN] * (1.0 + cfg.supply.open_weights_markup))
+            p.post_asks(mc)
             cap = (p.compute[:, None] * costs.HOURS_PER_MONTH * cfg.supply.max_utilisation
                    * p.tier_alloc / gpu_h[None, :])
             if unconstrained:

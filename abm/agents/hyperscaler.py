@@ -90,6 +90,7 @@ class Hyperscaler(mesa.Agent):
         self.utilisation = np.full((k, N_TIERS), model.cfg.supply.target_utilisation)
         self.tokens = np.zeros((k, N_TIERS))
         self.tier_compute_demand = np.zeros((k, N_TIERS))
+        self.markup: np.ndarray | None = None  # ask / marginal cost, set on first post
         self.last_price = self.ask.copy()
         self.best_response = self.ask.copy()
 
@@ -159,9 +160,23 @@ class Hyperscaler(mesa.Agent):
         return self.model.frontier_level - self.lag_offset
 
     # -- pricing ----------------------------------------------------------------------------
+    def post_asks(self, marginal_cost: np.ndarray) -> np.ndarray:
+        """This month's asks, $/M tokens: marginal cost times the provider's markups.
+
+        Markups, not price levels, are what adjust slowly, so falling costs pass through to
+        asks at once (the first call turns the January-2025 list prices into markups).
+        """
+        if self.markup is None:
+            self.markup = self.ask / marginal_cost
+        floor = np.ones(N_TIERS)
+        floor[OPEN] = 1.0 + self.model.cfg.supply.open_weights_markup
+        self.markup = np.maximum(self.markup, floor[None, :])
+        self.ask = marginal_cost * self.markup
+        return self.ask
+
     def set_prices(self, best_response: np.ndarray, marginal_cost: np.ndarray,
                    clearing_price: np.ndarray) -> None:
-        """Partially adjust asks toward this month's target (log scale).
+        """Partially adjust markups toward this month's target (log scale).
 
         The target of a closed tier is the Nash-Bertrand best response or, where capacity
         bound, the market-clearing price if higher (a capacity-constrained firm posts the price
@@ -170,14 +185,13 @@ class Hyperscaler(mesa.Agent):
         """
         s = self.model.cfg.supply
         lam = s.price_adjustment
-        open_cost = marginal_cost[:, OPEN] * (1.0 + s.open_weights_markup)
-        target = np.maximum(best_response, marginal_cost * 1.0001)
-        target[:, OPEN] = open_cost
+        target = np.maximum(best_response, marginal_cost)
+        target[:, OPEN] = marginal_cost[:, OPEN] * (1.0 + s.open_weights_markup)
         self.best_response = target.copy()
         binding = clearing_price > self.ask * (1 + 1e-9)
         target = np.where(binding, np.maximum(target, clearing_price), target)
-        self.ask = np.exp((1 - lam) * np.log(self.ask) + lam * np.log(target))
-        self.ask[:, OPEN] = np.maximum(self.ask[:, OPEN], open_cost)
+        self.markup = np.exp((1 - lam) * np.log(self.markup)
+                             + lam * np.log(target / marginal_cost))
 
     # -- money ------------------------------------------------------------------------------
     def settle(self, revenue: float, tokens: np.ndarray, capacity: np.ndarray,
