@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 MONTHS_PER_YEAR = 12.0
 HORIZON_YEARS = 11.0  # January 2025 to December 2035: where growth reaches its final rate
 
@@ -58,6 +60,4 @@ def frontier_compute_per_token(training_compute_ratio: float) -> float:
 
 def relative_quality(lag_months, decay_per_year: float):
     """Capability relative to the frontier of a model ``lag_months`` behind it, in (0, 1]."""
-    import numpy as np
-
     return np.exp(-decay_per_year * np.asarray(lag_months, dtype=float) / MONTHS_PER_YEAR)
