@@ -449,7 +449,7 @@ def usecases() -> pd.DataFrame:
     pandas.DataFrame
         One row per use-case: ``usecase``, ``token_share`` (sums to 1),
         ``latency_tolerance_ms``, ``latency_cost`` (log-price penalty per ms above tolerance),
-        ``quality_threshold`` (frontier = 1), ``quality_cost`` ($/M tokens per unit of
+        ``quality_threshold`` (frontier = 1), ``quality_cost`` (log-price penalty per unit of
         shortfall), ``test_time_exposure`` (0-1) and ``source``.
 
     Raises

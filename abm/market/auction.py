@@ -54,6 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abm.market._validate import real_vector
+
 __all__ = ["AuctionResult", "double_auction", "validate_book"]
 
 FloatArray = NDArray[np.float64]
@@ -108,19 +110,8 @@ def _as_price_qty(
     price: ArrayLike, qty: ArrayLike, price_name: str, qty_name: str
 ) -> tuple[FloatArray, FloatArray]:
     """Validate one side of the book; return float64 arrays (views when possible)."""
-    arrays = []
-    for value, name in ((price, price_name), (qty, qty_name)):
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must be a 1-D array of real numbers ({exc})") from exc
-        if arr.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if (arr < 0.0).any():
-            raise ValueError(f"{name} must be non-negative, got a minimum of {arr.min()!r}")
-        arrays.append(arr)
+    arrays = [real_vector(value, name, nonnegative=True)
+              for value, name in ((price, price_name), (qty, qty_name))]
     p, q = arrays
     if p.shape != q.shape:
         raise ValueError(

@@ -1,7 +1,8 @@
 """Order books handed to the clearing core: who offers inference capacity, who demands tokens.
 
 Units throughout the market core: token quantities in **M tokens per month** (so money is
-quantity x price in dollars), prices and penalties in **$/M tokens**, latency in **ms**.
+quantity x price in dollars), prices in **$/M tokens**, latency in **ms**; quality and latency
+penalties are log-price factors (per unit of quality shortfall, per ms beyond tolerance).
 
 A demand *segment* is a group of people (nation x income decile x use-case) with a reference
 demand and a budget. Segments that share every preference parameter form a *class*: they see

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abm.market._validate import real_vector
+
 __all__ = [
     "BertrandResult",
     "CournotResult",
@@ -54,24 +56,6 @@ def _finite_scalar(value: float, name: str, *, positive: bool = False) -> float:
     if positive and x <= 0.0:
         raise ValueError(f"{name} must be positive, got {x!r}")
     return x
-
-
-def _vector(
-    value: ArrayLike, name: str, *, nonnegative: bool = False, min_size: int = 1
-) -> FloatArray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D array of real numbers ({exc})") from exc
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    if arr.size < min_size:
-        raise ValueError(f"{name} must have at least {min_size} element(s), got {arr.size}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if nonnegative and (arr < 0.0).any():
-        raise ValueError(f"{name} must be non-negative")
-    return arr
 
 
 def _hhi(quantities: FloatArray) -> float:
@@ -172,7 +156,7 @@ def cournot(a: float, b: float, marginal_costs: ArrayLike) -> CournotResult:
     """
     a = _finite_scalar(a, "a", positive=True)
     b = _finite_scalar(b, "b", positive=True)
-    c = _vector(marginal_costs, "marginal_costs", nonnegative=True)
+    c = real_vector(marginal_costs, "marginal_costs", nonnegative=True, min_size=1)
 
     c_sorted = np.sort(c)
     k = np.arange(1, c.size + 1)
@@ -242,7 +226,7 @@ def bertrand(marginal_costs: ArrayLike) -> BertrandResult:
     cost and demand is split equally.  The limit-pricing convention assumes the
     second-lowest cost is below the low-cost firm's monopoly price.
     """
-    c = _vector(marginal_costs, "marginal_costs", nonnegative=True, min_size=2)
+    c = real_vector(marginal_costs, "marginal_costs", nonnegative=True, min_size=2)
     two_lowest = np.partition(c, 1)[:2]
     lowest = float(two_lowest[0])
     tied = c == lowest
@@ -390,8 +374,8 @@ def logit_nash_bertrand(
     >>> r.prices.round(5).tolist(), r.shares.round(5).tolist()
     ([2.29868, 2.29868, 2.29868], [0.22999, 0.22999, 0.22999])
     """
-    q = _vector(quality, "quality")
-    c = _vector(marginal_cost, "marginal_cost", nonnegative=True)
+    q = real_vector(quality, "quality", min_size=1)
+    c = real_vector(marginal_cost, "marginal_cost", nonnegative=True, min_size=1)
     if c.shape != q.shape:
         raise ValueError(
             f"marginal_cost must have the same length as quality, got {c.size} and {q.size}"
@@ -475,7 +459,7 @@ def cowling_waterson_lerner(shares: ArrayLike, elasticity: float) -> float:
         If ``shares`` is not a 1-D array of finite values in ``[0, 1]`` summing to 1, or
         ``elasticity`` is not positive and finite.
     """
-    s = _vector(shares, "shares", nonnegative=True)
+    s = real_vector(shares, "shares", nonnegative=True, min_size=1)
     if (s > 1.0).any() or abs(float(s.sum()) - 1.0) > 1e-6:
         raise ValueError(
             "shares must be fractions in [0, 1] summing to 1 "
