@@ -76,7 +76,10 @@ class SupplyBook:
     latency_ms : float array (O,), optional
         Serving latency added to the network latency (queueing at high utilisation), ms.
     appeal : float array (O,), optional
-        Log choice weight (brand, switching cost); 0 is neutral.
+        Log choice weight (brand, switching cost, the size variable of a site); 0 is neutral.
+    nest : int array (O,), optional
+        Nest of each offer in the nested logit (default: its provider, so a segment first
+        picks a provider, then one of its sites and tiers; Berry 1994, Verboven 1996).
     """
 
     provider: IntArray
@@ -89,6 +92,7 @@ class SupplyBook:
     quality: FloatArray
     latency_ms: FloatArray | None = None
     appeal: FloatArray | None = None
+    nest: IntArray | None = None
 
     def __post_init__(self) -> None:
         ask = np.asarray(self.ask)
@@ -113,6 +117,8 @@ class SupplyBook:
         set_(self, "latency_ms", _as_float("latency_ms", lat, n))
         app = np.zeros(n) if self.appeal is None else self.appeal
         set_(self, "appeal", _as_float("appeal", app, n, nonneg=False))
+        nest = self.provider if self.nest is None else self.nest
+        set_(self, "nest", _as_index("nest", nest, n, None))
 
     @property
     def n_offers(self) -> int:
@@ -158,6 +164,13 @@ class DemandBook:
         Ad-valorem tariff a nation levies on tokens served from abroad (fraction of price).
     open_weights_only : bool array (C,), optional
         The class buys only open-weight offers (e.g. a startup self-hosting open weights).
+    nesting : float array (C,), optional
+        Nesting parameter sigma in [0, 1) of the nested logit over the supply's nests: 0 is
+        the plain logit; near 1, offers within a nest are near-perfect substitutes (Berry
+        1994). Default 0.
+    home_bias : float array (C,), optional
+        Utility bonus (log choice weight) of offers served from the class's own nation.
+        Default 0.
     """
 
     segment_class: IntArray
@@ -176,6 +189,8 @@ class DemandBook:
     region_nation: IntArray
     tariff: FloatArray
     open_weights_only: np.ndarray | None = None
+    nesting: FloatArray | None = None
+    home_bias: FloatArray | None = None
     _budget_index: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +237,13 @@ class DemandBook:
         if only.shape != (n_cls,):
             raise ValueError(f"open_weights_only: expected length {n_cls}, got shape {only.shape}")
         set_(self, "open_weights_only", only)
+        sigma = np.zeros(n_cls) if self.nesting is None else self.nesting
+        sigma = _as_float("nesting", sigma, n_cls)
+        if (sigma >= 1.0).any():
+            raise ValueError(f"nesting: must lie in [0, 1), got max {sigma.max():.6g}")
+        set_(self, "nesting", sigma)
+        bias = np.zeros(n_cls) if self.home_bias is None else self.home_bias
+        set_(self, "home_bias", _as_float("home_bias", bias, n_cls, nonneg=False))
         set_(self, "_budget_index", _budget_index(self.segment_class, self.reference_demand,
                                                   self.budget, n_cls))
 
@@ -239,7 +261,8 @@ class DemandBook:
             self.segment_class, reference_demand, budget, self.population, self.class_nation,
             self.choice_sensitivity, self.elasticity, self.latency_tolerance_ms,
             self.latency_cost, self.quality_threshold, self.quality_cost, self.localised,
-            self.latency_matrix_ms, self.region_nation, self.tariff, self.open_weights_only)
+            self.latency_matrix_ms, self.region_nation, self.tariff, self.open_weights_only,
+            self.nesting, self.home_bias)
 
 
 # Budget-cap aggregation. Within a class every segment faces the same volume multiplier X

@@ -91,15 +91,42 @@ class ChoiceTerms:
     """Everything about a (supply, demand) pair that does not depend on prices.
 
     ``effective_price = price * price_factor`` for each (class, offer); the buyer pays
-    ``price * tariff_factor``.
+    ``price * tariff_factor``. The nests of the nested logit are held as a permutation that
+    makes each nest's offers contiguous (``perm``, None when they already are), the start of
+    each nest in that order (``starts``) and each offer's nest number (``nest_of``).
     """
 
     allowed: np.ndarray  # (C, O) bool
     tariff_factor: FloatArray  # (C, O) 1 + tariff where foreign
     price_factor: FloatArray  # (C, O) tariff x quality-shortfall x latency factors
-    log_weight: FloatArray  # (C, O) appeal - alpha * log(price_factor), -inf if not allowed
+    log_weight: FloatArray  # (C, O) appeal + home bias - alpha * log(price_factor), -inf
     alpha: FloatArray  # (C, 1)
     eps: FloatArray  # (C,)
+    rho: FloatArray  # (C, 1) 1 - nesting parameter
+    nest_of: np.ndarray  # (O,) nest number 0..G-1
+    perm: np.ndarray | None  # (O,) offers sorted by nest, None if already sorted
+    starts: np.ndarray  # (G,) first position of each nest in sorted order
+
+    @property
+    def nested(self) -> bool:
+        return bool((self.rho < 1.0).any())
+
+    def rows(self, rows: np.ndarray) -> ChoiceTerms:
+        """The same terms restricted to the classes ``rows``."""
+        return replace(self, allowed=self.allowed[rows], tariff_factor=self.tariff_factor[rows],
+                       price_factor=self.price_factor[rows], log_weight=self.log_weight[rows],
+                       alpha=self.alpha[rows], eps=self.eps[rows], rho=self.rho[rows])
+
+
+def _nest_layout(nest: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Nest numbers 0..G-1 per offer, the sorting permutation (None if sorted), nest starts."""
+    _, nest_of = np.unique(nest, return_inverse=True)
+    perm = np.argsort(nest_of, kind="stable")
+    sorted_nests = nest_of[perm]
+    starts = np.flatnonzero(np.r_[True, sorted_nests[1:] != sorted_nests[:-1]])
+    if np.array_equal(perm, np.arange(perm.size)):
+        perm = None
+    return nest_of, perm, starts
 
 
 def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
@@ -121,10 +148,13 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
                    + demand.latency_cost[:, None] * over)
     price_factor = tariff_factor * np.exp(log_penalty)
     alpha = demand.choice_sensitivity[:, None]
-    log_weight = np.where(allowed, supply.appeal[None, :] - alpha * np.log(price_factor),
-                          -np.inf)
+    weight = supply.appeal[None, :] - alpha * np.log(price_factor)
+    if (demand.home_bias != 0).any():
+        weight = weight + np.where(foreign, 0.0, demand.home_bias[:, None])
+    log_weight = np.where(allowed, weight, -np.inf)
+    nest_of, perm, starts = _nest_layout(supply.nest)
     return ChoiceTerms(allowed, tariff_factor, price_factor, log_weight, alpha,
-                       demand.elasticity)
+                       demand.elasticity, 1.0 - demand.nesting[:, None], nest_of, perm, starts)
 
 
 @dataclass(frozen=True)
@@ -136,6 +166,7 @@ class _Demand:
     class_volume: FloatArray  # (C,)
     capped_fraction: FloatArray  # (C,)
     offer_demand: FloatArray  # (O,)
+    nest_share: FloatArray | None  # (A, G) share of each nest (nested logit only)
 
 
 def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, ChoiceTerms]:
@@ -149,9 +180,54 @@ def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, C
     rows = np.flatnonzero(total > 0)
     if rows.size == demand.n_classes:
         return rows, terms
-    return rows, ChoiceTerms(terms.allowed[rows], terms.tariff_factor[rows],
-                             terms.price_factor[rows], terms.log_weight[rows],
-                             terms.alpha[rows], terms.eps[rows])
+    return rows, terms.rows(rows)
+
+
+def _nest_sums(values: FloatArray, terms: ChoiceTerms) -> FloatArray:
+    """Sum of ``values`` (A, O) over the offers of each nest: (A, G)."""
+    ordered = values if terms.perm is None else values[:, terms.perm]
+    return np.add.reduceat(ordered, terms.starts, axis=1)
+
+
+def _choice(util: FloatArray, terms: ChoiceTerms
+            ) -> tuple[FloatArray, FloatArray, np.ndarray, FloatArray | None]:
+    """Choice shares (A, O), inclusive value (A,), whether a class has any offer, nest shares.
+
+    ``util`` is the systematic utility ``V`` (``-inf`` for offers a class may not buy).
+    Nested logit (McFadden 1978; Berry 1994): with ``rho = 1 - sigma``, an offer's share is
+    ``exp(V / rho) / D_g * D_g ** rho / sum_h D_h ** rho`` with ``D_g = sum_{j in g}
+    exp(V_j / rho)``; the inclusive value is ``log sum_h D_h ** rho``. With ``rho = 1``
+    this is the plain logit.
+    """
+    if not terms.nested:
+        top = util.max(axis=1, keepdims=True)
+        has_choice = np.isfinite(top[:, 0])
+        top = np.where(np.isfinite(top), top, 0.0)
+        expu = np.exp(util - top)
+        total = expu.sum(axis=1, keepdims=True)
+        shares = np.divide(expu, total, out=np.zeros_like(expu), where=total > 0)
+        iv = np.log(np.where(total[:, 0] > 0, total[:, 0], 1.0)) + top[:, 0]
+        return shares, iv, has_choice, None
+    rho = terms.rho
+    scaled = util / rho
+    top = scaled.max(axis=1, keepdims=True)
+    has_choice = np.isfinite(top[:, 0])
+    top = np.where(np.isfinite(top), top, 0.0)
+    expu = np.exp(scaled - top)
+    inner = _nest_sums(expu, terms)  # (A, G), scaled by exp(-top)
+    with np.errstate(divide="ignore"):
+        log_inner = np.log(inner) + top  # -inf for nests with no admissible offer
+    nest_u = rho * log_inner
+    ntop = nest_u.max(axis=1, keepdims=True)
+    ntop = np.where(np.isfinite(ntop), ntop, 0.0)
+    nexp = np.exp(nest_u - ntop)
+    ntotal = nexp.sum(axis=1, keepdims=True)
+    nest_share = np.divide(nexp, ntotal, out=np.zeros_like(nexp), where=ntotal > 0)
+    within = np.divide(expu, inner[:, terms.nest_of], out=np.zeros_like(expu),
+                       where=inner[:, terms.nest_of] > 0)
+    shares = within * nest_share[:, terms.nest_of]
+    iv = np.log(np.where(ntotal[:, 0] > 0, ntotal[:, 0], 1.0)) + ntop[:, 0]
+    return shares, iv, has_choice, nest_share
 
 
 def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
@@ -160,16 +236,9 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     n_cls = demand.n_classes
     paid = price[None, :] * terms.tariff_factor
     util = terms.log_weight - terms.alpha * np.log(price)[None, :]
-    top = util.max(axis=1, keepdims=True)
-    has_choice = np.isfinite(top[:, 0])
-    top = np.where(np.isfinite(top), top, 0.0)
-    expu = np.exp(util - top)
-    total = expu.sum(axis=1, keepdims=True)
-    shares = np.divide(expu, total, out=np.zeros_like(expu), where=total > 0)
+    shares, iv, has_choice, nest_share = _choice(util, terms)
     log_index = np.full(n_cls, np.inf)
-    log_index[rows] = np.where(has_choice,
-                               -(np.log(np.where(total[:, 0] > 0, total[:, 0], 1.0))
-                                 + top[:, 0]) / terms.alpha[:, 0], np.inf)
+    log_index[rows] = np.where(has_choice, -iv / terms.alpha[:, 0], np.inf)
     mean_paid = (shares * paid).sum(axis=1)
     volume_mult = np.zeros(n_cls)
     budget_mult = np.zeros(n_cls)
@@ -179,45 +248,98 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
     offer_demand = volume[rows] @ shares
-    return _Demand(rows, shares, paid, log_index, volume, capped_fraction, offer_demand)
+    return _Demand(rows, shares, paid, log_index, volume, capped_fraction, offer_demand,
+                   nest_share)
+
+
+@dataclass(frozen=True)
+class _JacobianParts:
+    """Factors of the Jacobian of log offer demand in log prices over binding offers ``idx``."""
+
+    idx: np.ndarray  # (B,)
+    u: FloatArray  # (B, A)
+    v: FloatArray  # (B, A)
+    own: FloatArray  # (B,)
+    nest_b: np.ndarray | None  # (B,) nest numbers, nested logit only
+    wn: FloatArray | None  # (A, B) within-nest block factor
+
+    def dense(self) -> FloatArray:
+        jac = self.u @ self.v.T
+        if self.wn is not None:
+            jac += (self.u @ self.wn) * (self.nest_b[:, None] == self.nest_b[None, :])
+        jac[np.diag_indices_from(jac)] -= self.own
+        return jac
+
+
+def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _JacobianParts:
+    """The Jacobian of log offer demand in log prices, restricted to the offers ``idx``.
+
+    It is ``-diag(own) + U V^T + N``, with ``U[o, c] = Q_c s_co / q_o``,
+    ``V[o', c] = s_co' (alpha_c - eps_c)``, ``own[o] = sum_c U[o, c] alpha_c / rho_c`` and,
+    for the nested logit, the within-nest block ``N[o, o'] = sum_c U[o, c] alpha_c
+    (1 / rho_c - 1) s_{o'|g,c}`` for offers of the same nest (zero across nests).
+    Budget-capped segments spend a fixed amount, so their volume is unit elastic.
+    """
+    q = d.offer_demand[idx]
+    flow = d.class_volume[d.rows, None] * d.shares[:, idx]  # (A, B)
+    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, A)
+    alpha = terms.alpha[:, 0]
+    rho = terms.rho[:, 0]
+    capped = d.capped_fraction[d.rows]
+    eps_eff = terms.eps * (1 - capped) + capped
+    own = u @ (alpha / rho)
+    v = (d.shares[:, idx] * (alpha - eps_eff)[:, None]).T  # (B, A)
+    if d.nest_share is None:
+        return _JacobianParts(idx, u, v, own, None, None)
+    nest_b = terms.nest_of[idx]
+    ns = d.nest_share[:, nest_b]  # (A, B)
+    within = np.divide(d.shares[:, idx], ns, out=np.zeros_like(ns), where=ns > 0)
+    wn = within * (alpha * (1.0 / rho - 1.0))[:, None]
+    return _JacobianParts(idx, u, v, own, nest_b, wn)
 
 
 def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
                  residual: FloatArray) -> FloatArray:
     """Newton step in log prices for the binding offers (zero elsewhere).
 
-    The Jacobian of log offer demand in log prices is ``-diag(own) + U V^T`` with
-    ``U[o, c] = Q_c s_co / q_o``, ``V[o', c] = s_co' (alpha_c - eps_c)`` and
-    ``own[o] = sum_c U[o, c] alpha_c``. Small binding sets solve it densely; large ones
-    solve it matrix-free with GMRES (each product costs one pass over classes x offers).
+    Small binding sets solve the Jacobian (:func:`_jacobian_parts`) densely; large ones
+    matrix-free with GMRES (each product costs one pass over classes x binding offers).
     """
     idx = np.flatnonzero(binding)
     step = np.zeros_like(residual)
     if idx.size == 0:
         return step
-    q = d.offer_demand[idx]
-    flow = d.class_volume[d.rows, None] * d.shares[:, idx]  # (A, B)
-    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, A)
-    alpha = terms.alpha[:, 0]
-    capped = d.capped_fraction[d.rows]
-    eps_eff = terms.eps * (1 - capped) + capped  # budget-capped segments are unit elastic
-    own = u @ alpha
-    v = (d.shares[:, idx] * (alpha - eps_eff)[:, None]).T  # (B, C)
+    parts = _jacobian_parts(d, terms, idx)
     rhs = -residual[idx]
     if idx.size <= _DENSE_NEWTON_MAX:
-        jac = u @ v.T
-        jac[np.diag_indices_from(jac)] -= own
         try:
-            step[idx] = np.linalg.solve(jac, rhs)
+            step[idx] = np.linalg.solve(parts.dense(), rhs)
             return step
         except np.linalg.LinAlgError:
             pass
     from scipy.sparse.linalg import LinearOperator, gmres
 
     n = idx.size
-    u = np.ascontiguousarray(u)
-    vt = np.ascontiguousarray(v.T)
-    jac_op = LinearOperator((n, n), matvec=lambda x: -own * x + u @ (vt @ x), dtype=float)
+    u = np.ascontiguousarray(parts.u)
+    vt = np.ascontiguousarray(parts.v.T)
+    own = parts.own
+    if parts.wn is not None:
+        nest_b, wn = parts.nest_b, parts.wn
+        order = np.argsort(nest_b, kind="stable")
+        sorted_b = nest_b[order]
+        change = sorted_b[1:] != sorted_b[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        group_of = np.empty(n, dtype=int)
+        group_of[order] = np.cumsum(np.r_[0, change.astype(int)])
+
+        def matvec(x):
+            sums = np.add.reduceat((wn * x[None, :])[:, order], starts, axis=1)  # (A, Gb)
+            block = np.einsum("ba,ab->b", u, sums[:, group_of])
+            return -own * x + u @ (vt @ x) + block
+    else:
+        def matvec(x):
+            return -own * x + u @ (vt @ x)
+    jac_op = LinearOperator((n, n), matvec=matvec, dtype=float)
     precond = LinearOperator((n, n), matvec=lambda x: -x / np.maximum(own, 1e-12),
                              dtype=float)
     # Inexact Newton: a loose inner tolerance is enough, the outer loop corrects.
@@ -384,6 +506,8 @@ def _heterogeneity(supply: SupplyBook, demand: DemandBook) -> list[str]:
         problems.append("quality-shortfall or latency penalties")
     if (supply.appeal != supply.appeal[0]).any():
         problems.append("unequal appeal")
+    if (demand.home_bias != 0).any():
+        problems.append("home bias")
     return problems
 
 

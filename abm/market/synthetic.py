@@ -12,12 +12,16 @@ def random_market(rng: np.random.Generator, *, n_segments: int = 200, n_offers: 
                   tightness: float = 1.0, budget_share_capped: float = 0.3,
                   localised_share: float = 0.2, tariff: float = 0.1,
                   choice_sensitivity: tuple[float, float] = (2.0, 6.0),
-                  elasticity: tuple[float, float] = (0.5, 2.0)
+                  elasticity: tuple[float, float] = (0.5, 2.0),
+                  nesting: tuple[float, float] = (0.0, 0.0),
+                  home_bias: tuple[float, float] = (0.0, 0.0)
                   ) -> tuple[SupplyBook, DemandBook]:
     """A random (supply, demand) pair.
 
     ``tightness`` scales demand relative to capacity: at 1 roughly half the offers bind at
-    their asks. Units as in :mod:`abm.market.books`.
+    their asks. ``nesting`` and ``home_bias`` are ranges of the classes' nested-logit
+    parameter (nests are providers) and home bias; at their default (0, 0) nothing is drawn,
+    so instances are those of a plain logit. Units as in :mod:`abm.market.books`.
     """
     n_nations = min(n_nations, n_regions)
     region_nation = np.concatenate([np.arange(n_nations),
@@ -67,6 +71,8 @@ def random_market(rng: np.random.Generator, *, n_segments: int = 200, n_offers: 
         latency_matrix_ms=latency,
         region_nation=region_nation,
         tariff=np.full(n_nations, tariff),
+        nesting=rng.uniform(*nesting, n_classes) if nesting[1] > 0 else None,
+        home_bias=rng.uniform(*home_bias, n_classes) if home_bias[1] > 0 else None,
     )
     return supply, demand
 
