@@ -47,12 +47,24 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
             fail(f"{name} >= 0 and finite", arr.min())
     if (result.price < supply.ask * (1 - 1e-12)).any():
         fail("clearing price >= ask", (result.price - supply.ask).min())
+    fleet = model.fleet
+    for stock in ("chips", "power", "cost", "arriving", "arriving_power", "arriving_cost",
+                  "shells", "shell_pipeline", "shell_book", "training"):
+        arr = getattr(fleet, stock)
+        if arr.size and ((arr < -1e-9 * max(1.0, float(np.abs(arr).max()))).any()
+                         or not np.isfinite(arr).all()):
+            site = int(np.unravel_index(np.nanargmin(arr), arr.shape)[-1])
+            name = model.providers[int(fleet.provider[site])].name
+            fail(f"fleet.{stock} >= 0 and finite ({name})", np.nanmin(arr))
+    over = fleet.training - fleet.installed * (1 + RTOL)
+    if (over > 0).any():
+        fail("H100e rented to training <= installed", over.max())
+    if (fleet.occupied_mw > (fleet.shells + fleet.shell_pipeline.sum(axis=0)) * (1 + 1e-6)
+            + 1e-9).any():
+        fail("chips fit in their data-centre shells", (fleet.occupied_mw - fleet.shells).max())
     for p in model.providers:
-        for stock in ("compute", "power_mw", "pipeline_compute", "pipeline_power",
-                      "book_value", "pipeline_book"):
-            arr = getattr(p, stock)
-            if (arr < 0).any() or not np.isfinite(arr).all():
-                fail(f"{p.name}.{stock} >= 0", arr.min())
+        if not np.isfinite(p.cash):
+            fail(f"{p.name}.cash finite", p.cash)
     for n in model.nations:
         if n.grid_headroom_mw < -1e-9:
             fail(f"{n.name}.grid_headroom_mw >= 0", n.grid_headroom_mw)

@@ -1,7 +1,16 @@
 """Monthly metrics of the compute economy, kept as tidy tables.
 
 Units: HHI on 0-10,000; CR4, shares and ratios in [0, 1]; prices in $/M tokens; tokens in
-M tokens/month; money in $/month; energy in TWh/yr (annualised); latency in ms.
+M tokens/month; money in $/month; energy in TWh/yr (annualised); latency in ms; compute in
+H100e. Every nation-month and provider-month row is free of NaN: a ratio with nothing to
+divide (a price paid by a nation that bought nothing) is reported as 0 and documented so.
+
+Access accounting (ECONOMICS.md): a segment's *demand* is what it would buy at the clearing
+prices with no budget cap. Of it, ``priced_out`` is what its budget removes, ``unserved`` is
+what capacity could not serve at those prices (rationing) plus the demand of segments left
+with no admissible offer (localisation with no domestic capacity), and the rest is served.
+Demand that scarcity premia price out between the asks and the clearing prices is reported
+apart (``scarcity_gap_share``).
 """
 
 from __future__ import annotations
@@ -14,13 +23,15 @@ import pandas as pd
 from abm import metrics
 from abm.agents.hyperscaler import N_TIERS, OPEN, TIER_NAMES
 from abm.economy import costs, paths
-from abm.market import ClearingResult, DemandBook, SupplyBook
 
 if TYPE_CHECKING:
     from abm.model import ComputeEconomy
 
+H = costs.HOURS_PER_MONTH
+US = "United States"
 
-def _safe_div(a, b, default=0.0):
+
+def _div(a, b, default=0.0):
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, default), where=b > 0)
@@ -28,12 +39,21 @@ def _safe_div(a, b, default=0.0):
 
 def _hhi(values) -> float:
     v = np.asarray(values, dtype=float)
-    return metrics.hhi(v) if v.sum() > 0 else float("nan")
+    return metrics.hhi(v) if v.sum() > 0 else 0.0
 
 
 def _cr4(values) -> float:
     v = np.asarray(values, dtype=float)
-    return metrics.cr(v, 4) if v.sum() > 0 else float("nan")
+    return metrics.cr(v, 4) if v.sum() > 0 else 0.0
+
+
+def ownership_hhi(owned: np.ndarray, fragmented: float) -> float:
+    """HHI of compute ownership: ``owned`` by named owners plus an atomistic ``fragmented``
+    remainder that counts in the total but adds nothing to the sum of squares."""
+    total = owned.sum() + fragmented
+    if total <= 0:
+        return 0.0
+    return float(((100.0 * owned / total) ** 2).sum())
 
 
 class Recorder:
@@ -47,121 +67,176 @@ class Recorder:
         self.rows_markets: list[dict] = []
         self.non_ai_twh_base: np.ndarray | None = None
 
+    # ------------------------------------------------------------------ access
+    @staticmethod
+    def access(res, demand, layout, n_nat: int) -> dict[str, np.ndarray]:
+        """Per nation (N,): tokens, demand, unserved, priced out, scarcity gap (M tokens)."""
+        n_user = layout.n_user_segments
+        seg_nat = layout.segment_nation
+        cls = demand.segment_class
+        price = res.class_effective_price
+        # Segments with no admissible offer: their demand at the price their nation's
+        # unrestricted class of the same use-case pays (or the world's median price).
+        no_offer = ~np.isfinite(price)
+        finite = price[np.isfinite(price)]
+        fallback = float(np.median(finite)) if finite.size else 1.0
+        n_user_classes = price.size - len(layout.startups)
+        ids = np.arange(price.size)
+        twin = np.where(ids < n_user_classes, ids - ids % 2, ids)
+        twin_price = np.where(np.isfinite(price[twin]), price[twin], fallback)
+        eps = demand.elasticity
+        ref = demand.reference_demand
+        lost = np.where(no_offer[cls], ref * twin_price[cls] ** -eps[cls], 0.0)
+        rationed = np.maximum(res.segment_demand - res.segment_tokens, 0.0)
+        budget = res.segment_unserved_budget
+        at_clearing = res.segment_tokens + rationed + budget + lost
+        gap = np.maximum(res.segment_latent - (at_clearing - lost), 0.0)
+        users = np.arange(seg_nat.size) < n_user
+
+        def by_nation(v, only_users=True):
+            w = np.where(users, v, 0.0) if only_users else v
+            return np.bincount(seg_nat, weights=w, minlength=n_nat)
+
+        return {"tokens": by_nation(res.segment_tokens, False),
+                "demand": by_nation(at_clearing), "unserved": by_nation(rationed + lost),
+                "priced_out": by_nation(budget), "gap": by_nation(gap),
+                "latent": by_nation(res.segment_latent + lost)}
+
     # ------------------------------------------------------------------ one month
-    def record(self, res: ClearingResult, supply: SupplyBook, demand: DemandBook,
-               offer_index: np.ndarray) -> None:
+    def record(self, state, res, supply, demand, offers, layout, outcome, rental, books,
+               invested, cost) -> None:
         m = self.model
         cfg = m.cfg
+        s = cfg.supply
         month = m.month
-        n_nat = m.n_nations
-        provider = offer_index[:, 0]
-        tier4 = offer_index[:, 2]
+        geo = m.geo
+        n_nat = geo.n
+        fleet = m.fleet
         n_prov = len(m.providers)
+        provider = supply.provider
+        tier4 = offers.tier
         q = res.offer_tokens
         price = res.price
+        ask = supply.ask
         mc = supply.marginal_cost
         revenue = res.offer_revenue
 
-        rev_by_prov = np.bincount(provider, weights=revenue, minlength=n_prov)
-        tok_by_prov = np.bincount(provider, weights=q, minlength=n_prov)
-        cap_by_prov = np.bincount(provider, weights=supply.capacity, minlength=n_prov)
+        rev_p = np.bincount(provider, weights=revenue, minlength=n_prov)
+        tok_p = np.bincount(provider, weights=q, minlength=n_prov)
+        cap_p = np.bincount(provider, weights=supply.capacity, minlength=n_prov)
+        installed = fleet.installed
+        installed_p = np.bincount(fleet.provider, weights=installed, minlength=n_prov)
+        training_p = np.bincount(fleet.provider, weights=fleet.training, minlength=n_prov)
+        busy_p = np.bincount(fleet.provider, weights=outcome.busy_h100e, minlength=n_prov)
+        serving_p = installed_p - training_p
         margin = (price - mc) * q
+        markup_rent = (ask - mc) * q
+        scarcity = (price - ask) * q
 
-        # access: tokens per capita by nation (users and startups they buy through)
-        seg_nat = m.segment_nation
-        tok_nat = np.bincount(seg_nat, weights=res.segment_tokens, minlength=n_nat)
-        spend_nat = np.bincount(seg_nat, weights=res.segment_spending, minlength=n_nat)
-        n_user = m.n_user_segments
-        latent_nat = np.bincount(seg_nat[:n_user], weights=res.segment_latent[:n_user],
-                                 minlength=n_nat)
-        unserved_nat = np.bincount(seg_nat[:n_user], weights=res.segment_unserved[:n_user],
-                                   minlength=n_nat)
-        budget_nat = np.bincount(seg_nat[:n_user],
-                                 weights=res.segment_unserved_budget[:n_user], minlength=n_nat)
-        pop_nat = m.population
-        tpc = tok_nat * 1e6 / pop_nat  # tokens per person per month
+        acc = self.access(res, demand, layout, n_nat)
+        tpc = acc["tokens"] * 1e6 / geo.population  # tokens per person per month
+        spend_nat = np.bincount(layout.segment_nation, weights=res.segment_spending,
+                                minlength=n_nat)
 
-        # within/between nations over (nation, income group) cells
+        # inequality over (nation, income group) cells of users
+        n_user = layout.n_user_segments
         g = cfg.size.income_groups
-        cell = seg_nat[:n_user] * g + m.segment_group[:n_user]
+        seg_nat = layout.segment_nation[:n_user]
+        grp = layout.segment_group[:n_user]
+        cell = seg_nat * g + grp
         cell_tok = np.bincount(cell, weights=res.segment_tokens[:n_user], minlength=n_nat * g)
         cell_pop = np.bincount(cell, weights=demand.population[:n_user], minlength=n_nat * g)
-        cell_tpc = _safe_div(cell_tok, cell_pop)
-        theil = metrics.theil(cell_tpc, weights=cell_pop,
-                              groups=np.repeat(np.arange(n_nat), g)) \
-            if cell_tok.sum() > 0 else metrics.TheilDecomposition(np.nan, np.nan, np.nan)
+        cell_tpc = _div(cell_tok, cell_pop)
+        any_tokens = cell_tok.sum() > 0
+        theil = metrics.theil(cell_tpc, weights=cell_pop, groups=np.repeat(np.arange(n_nat), g)) \
+            if any_tokens else metrics.TheilDecomposition(0.0, 0.0, 0.0)
 
-        # latency paid by each nation
-        lat = (m.latency_ms[demand.class_nation][:, supply.region]
-               + supply.latency_ms[None, :])
-        cls_tok = res.class_offer_tokens.sum(axis=1)
+        # latency each nation's tokens travel and wait
+        lat = geo.latency_ms[demand.class_nation][:, supply.region] + supply.latency_ms[None, :]
         lat_nat = np.bincount(demand.class_nation,
                               weights=(res.class_offer_tokens * lat).sum(axis=1),
                               minlength=n_nat)
-        tok_cls_nat = np.bincount(demand.class_nation, weights=cls_tok, minlength=n_nat)
+        tok_cls_nat = np.bincount(demand.class_nation,
+                                  weights=res.class_offer_tokens.sum(axis=1), minlength=n_nat)
 
-        # energy: fleets by site nation, training at home, conventional baseline
-        s = cfg.supply
-        ai_twh = np.zeros(n_nat)
-        compute_nat = np.zeros(n_nat)
-        inference_cost = 0.0
-        for p in m.providers:
-            util = getattr(p, "site_util", np.zeros_like(p.compute))
-            e = costs.fleet_energy_twh_per_year(p.power_mw, s.pue, util, s.idle_power_share)
-            ai_twh += np.bincount(p.site_nation, weights=e, minlength=n_nat)
-            compute_nat += np.bincount(p.site_nation, weights=p.compute, minlength=n_nat)
-            train_kwh = p.training_spend * cfg.training.energy_share / m.electricity[p.home]
-            ai_twh[p.home] += train_kwh * 12 / 1e9
-            inference_cost += p.fleet_cost
+        # energy: modelled fleets, outside owners, conventional data centres
+        ai_site = books["energy_twh"]
+        ai_twh = np.bincount(fleet.nation, weights=ai_site, minlength=n_nat)
+        ai_twh += m.outside.energy_twh(s.pue, s.target_utilisation, s.idle_power_share)
         if self.non_ai_twh_base is None:
-            self.non_ai_twh_base = np.maximum(m.dc_twh_2024 - ai_twh, 0.0)
+            self.non_ai_twh_base = np.maximum(geo.dc_twh_2024 - ai_twh, 0.0)
         energy_nat = ai_twh + self.non_ai_twh_base * paths.compounding(
             month, cfg.energy.non_ai_growth)
-        training = float(sum(p.training_spend for p in m.providers))
 
-        # price at constant capability: cheapest offer (that sold) at least as capable as
-        # the January-2025 frontier; its capability level in frontier-months is month - lag.
-        lag = (-12.0 * np.log(np.maximum(supply.quality, 1e-12))
-               / cfg.tiers.quality_decay_per_year)
-        qualifies = (m.frontier_level - lag >= -1e-9) & (q > 0)
-        pcc = float(price[qualifies].min()) if qualifies.any() else float("nan")
+        # compute: modelled sites and outside owners
+        out_nat = m.outside.installed * m.outside.nation_share
+        compute_nat = np.bincount(fleet.nation, weights=installed, minlength=n_nat) + out_nat
+        world_compute = float(compute_nat.sum())
+        own = m.outside
+        named = own.installed * own.owner_shares[~own.fragmented]
+        frag = own.installed * own.owner_shares[own.fragmented].sum()
+        owners = np.concatenate([installed_p, named])
+        us = m.nation_index.get(US)
+
+        # compute spend: capacity serving (incl. idle head-room) vs rented to training
+        per_hour = cost.per_hour
+        training_cost = float((fleet.training * per_hour).sum() * H)
+        inference_cost = float(((installed - fleet.training) * per_hour).sum() * H)
+        training_spend = float(rental.lab_spend.sum())
+
+        # price at constant capability: cheapest offer that sold at least the Jan-2025 frontier
+        level = offers.level[offers.site, offers.tier]
+        qualifies = (level >= -1e-9) & (q > 0)
+        pcc = float(price[qualifies].min()) if qualifies.any() else 0.0
 
         tokens_total = float(q.sum())
         spending_total = float(res.segment_spending.sum())
-        latent_total = float(res.segment_latent[:n_user].sum())
+        demand_total = float(acc["demand"].sum())
+        latent_total = float(acc["latent"].sum())
         tier_tok = np.bincount(tier4, weights=q, minlength=N_TIERS)
         tier_rev = np.bincount(tier4, weights=revenue, minlength=N_TIERS)
+        chips = invested["chips"]
+        q_site = invested["q"]
         row = {
             "month": month,
-            "year": 2025.0 + month / 12.0,
-            "hhi_revenue": _hhi(rev_by_prov),
-            "cr4_revenue": _cr4(rev_by_prov),
-            "hhi_tokens": _hhi(tok_by_prov),
-            "cr4_tokens": _cr4(tok_by_prov),
-            "hhi_capacity": _hhi(cap_by_prov),
-            "equivalent_firms": 10_000.0 / _hhi(rev_by_prov) if rev_by_prov.sum() > 0
-            else float("nan"),
-            "lerner": metrics.lerner(price, mc, weights=q) if tokens_total > 0 else np.nan,
-            "rent_share": float(margin.sum() / spending_total) if spending_total > 0 else np.nan,
+            "year": state.year,
+            "hhi_revenue": _hhi(rev_p),
+            "cr4_revenue": _cr4(rev_p),
+            "hhi_tokens": _hhi(tok_p),
+            "cr4_tokens": _cr4(tok_p),
+            "hhi_capacity": ownership_hhi(owners, frag),
+            "cr4_capacity": float(np.sort(owners)[::-1][:4].sum() / (owners.sum() + frag))
+            if owners.sum() + frag > 0 else 0.0,
+            "equivalent_firms": 10_000.0 / _hhi(rev_p) if rev_p.sum() > 0 else 0.0,
+            "lerner": metrics.lerner(price, mc, weights=q) if tokens_total > 0 else 0.0,
+            "markup_lerner": metrics.lerner(ask, mc, weights=q) if tokens_total > 0 else 0.0,
+            "rent_share": float(margin.sum() / spending_total) if spending_total > 0 else 0.0,
+            "markup_rent": float(markup_rent.sum()),
+            "scarcity_rent": float(scarcity.sum()),
+            "scarcity_rent_share": float(scarcity.sum() / spending_total)
+            if spending_total > 0 else 0.0,
             "producer_surplus": float(margin.sum()),
             "profit_total": float(sum(p.profit for p in m.providers)),
-            "gini_access": metrics.gini(tpc, weights=pop_nat) if tpc.sum() > 0 else np.nan,
+            "gini_access": metrics.gini(tpc, weights=geo.population) if tpc.sum() > 0 else 0.0,
             "theil_total": float(theil.total),
             "theil_between": float(theil.between),
             "theil_within": float(theil.within),
-            "atkinson_access": metrics.atkinson(tpc, 0.5, weights=pop_nat)
-            if tpc.sum() > 0 else np.nan,
-            "palma_access": metrics.palma(tpc, weights=pop_nat) if tpc.sum() > 0 else np.nan,
-            "unserved_share": float(res.segment_unserved[:n_user].sum() / latent_total)
-            if latent_total > 0 else np.nan,
-            "priced_out_share": float(res.segment_unserved_budget[:n_user].sum() / latent_total)
-            if latent_total > 0 else np.nan,
+            "atkinson_access": metrics.atkinson(tpc, 0.5, weights=geo.population)
+            if tpc.sum() > 0 else 0.0,
+            "palma_access": metrics.palma(tpc, weights=geo.population) if tpc.sum() > 0
+            else 0.0,
+            "unserved_share": float(acc["unserved"].sum() / demand_total)
+            if demand_total > 0 else 0.0,
+            "priced_out_share": float(acc["priced_out"].sum() / demand_total)
+            if demand_total > 0 else 0.0,
+            "scarcity_gap_share": float(acc["gap"].sum() / latent_total)
+            if latent_total > 0 else 0.0,
             "energy_twh": float(energy_nat.sum()),
             "energy_ai_twh": float(ai_twh.sum()),
-            "inference_share": inference_cost / (inference_cost + training)
-            if inference_cost + training > 0 else np.nan,
+            "inference_share": inference_cost / (inference_cost + training_cost)
+            if inference_cost + training_cost > 0 else 0.0,
             "inference_spend": inference_cost,
-            "training_spend": training,
+            "training_spend": training_spend,
             "tokens_total": tokens_total,
             "revenue_total": float(revenue.sum()),
             "spending_total": spending_total,
@@ -170,101 +245,110 @@ class Recorder:
             "open_weight_share": float(tier_tok[OPEN] / tokens_total) if tokens_total > 0
             else 0.0,
             "mean_latency_ms": float(lat_nat.sum() / tok_cls_nat.sum())
-            if tok_cls_nat.sum() > 0 else np.nan,
-            "capacity_h100e": float(compute_nat.sum()),
-            "chip_price": float(getattr(m, "chip_price", np.nan)),
-            "chips_sold_h100e": float(getattr(m, "chips_sold", 0.0)),
-            "chips_tier3_h100e": float(getattr(m, "chips_by_tier", np.zeros(3))[2]),
+            if tok_cls_nat.sum() > 0 else 0.0,
+            "capacity_h100e": world_compute,
+            "capacity_modelled_h100e": float(installed.sum()),
+            "us_capacity_share": float(compute_nat[us] / world_compute)
+            if us is not None and world_compute > 0 else 0.0,
+            "utilisation": float(outcome.busy_h100e.sum() / max(serving_p.sum(), 1e-300)),
+            "chip_price": float(m.chip_price[0]),
+            "chip_output_h100e": float(m.chip_output_sold),
+            "chips_sold_h100e": float(chips.h100e.sum()),
+            "chips_tier3_h100e": float(chips.h100e[geo.export_tier[fleet.nation] == 3].sum()),
+            "h100_rental_usd_hour": float(rental.price[0]),
+            "rental_h100e": float(rental.site_h100e.sum()),
+            "capex_usd": float(sum(p.capex for p in m.providers)),
+            "q_mean": float(np.average(q_site, weights=np.maximum(installed, 1e-12))),
             "n_providers": n_prov,
-            "n_startups": len(m.startup_list),
+            "n_startups": len(layout.startups),
             "startup_entries": m.startup_entries,
             "startup_exits": m.startup_exits,
             "provider_entries": m.provider_entries,
             "provider_exits": m.provider_exits,
             "tokens_per_kwh": float(tokens_total * 1e6 / (ai_twh.sum() * 1e9 / 12.0))
-            if ai_twh.sum() > 0 else np.nan,
+            if ai_twh.sum() > 0 else 0.0,
             "open_quality": float(m.open_quality),
-            "frontier_level_months": float(m.frontier_level),
+            "frontier_level_months": float(state.frontier_level),
+            "open_lag_months": float(state.open_quality_lag)
+            if np.isfinite(state.open_quality_lag) else 0.0,
             "clearing_rounds": res.rounds,
             "clearing_converged": bool(res.converged),
         }
         for k, name in enumerate(TIER_NAMES):
-            row[f"price_{name}"] = float(tier_rev[k] / tier_tok[k]) if tier_tok[k] > 0 \
-                else np.nan
+            row[f"price_{name}"] = float(tier_rev[k] / tier_tok[k]) if tier_tok[k] > 0 else 0.0
             row[f"tokens_{name}"] = float(tier_tok[k])
             in_tier = tier4 == k
             row[f"hhi_{name}"] = _hhi(np.bincount(provider[in_tier], weights=revenue[in_tier],
                                                   minlength=n_prov))
         self.rows_global.append(row)
 
-        # markets: per tier and per serving region
         for k, name in enumerate(TIER_NAMES):
             in_tier = tier4 == k
             self._market_row(month, "tier", name, provider[in_tier], revenue[in_tier],
                              q[in_tier], n_prov)
         for r in np.unique(supply.region):
             here = supply.region == r
-            self._market_row(month, "region", m.nation_names[r], provider[here],
-                             revenue[here], q[here], n_prov)
+            self._market_row(month, "region", geo.names[r], provider[here], revenue[here],
+                             q[here], n_prov)
 
-        # nations
         user_tok = res.segment_tokens[:n_user]
         user_spend = res.segment_spending[:n_user]
-        grp = m.segment_group[:n_user]
-        poorest = grp == 0
-        richest = grp == g - 1
-        price_poor = _safe_div(np.bincount(seg_nat[:n_user][poorest], weights=user_spend[poorest],
-                                           minlength=n_nat),
-                               np.bincount(seg_nat[:n_user][poorest], weights=user_tok[poorest],
-                                           minlength=n_nat), np.nan)
-        price_rich = _safe_div(np.bincount(seg_nat[:n_user][richest], weights=user_spend[richest],
-                                           minlength=n_nat),
-                               np.bincount(seg_nat[:n_user][richest], weights=user_tok[richest],
-                                           minlength=n_nat), np.nan)
+
+        def paid(mask):
+            return _div(np.bincount(seg_nat[mask], weights=user_spend[mask], minlength=n_nat),
+                        np.bincount(seg_nat[mask], weights=user_tok[mask], minlength=n_nat))
+
         self.rows_nations.append(pd.DataFrame({
             "month": np.full(n_nat, month),
-            "nation": m.nation_names,
-            "population": pop_nat,
-            "tokens": tok_nat,
+            "nation": geo.names,
+            "population": geo.population,
+            "tokens": acc["tokens"],
             "tokens_per_capita": tpc,
-            "spending_per_capita": spend_nat / pop_nat,
-            "price_paid": _safe_div(spend_nat, tok_nat, np.nan),
-            "price_paid_poorest": price_poor,
-            "price_paid_richest": price_rich,
+            "spending_per_capita": spend_nat / geo.population,
+            "price_paid": _div(spend_nat, acc["tokens"]),
+            "price_paid_poorest": paid(grp == 0),
+            "price_paid_richest": paid(grp == g - 1),
             "dependence_ratio": m.dependence,
-            "unserved_share": _safe_div(unserved_nat, latent_nat, np.nan),
-            "priced_out_share": _safe_div(budget_nat, latent_nat, np.nan),
+            "unserved_share": _div(acc["unserved"], acc["demand"]),
+            "priced_out_share": _div(acc["priced_out"], acc["demand"]),
             "energy_twh": energy_nat,
             "energy_ai_twh": ai_twh,
-            "mean_latency_ms": _safe_div(lat_nat, tok_cls_nat, np.nan),
+            "mean_latency_ms": _div(lat_nat, tok_cls_nat),
             "capacity_h100e": compute_nat,
             "localisation_share": [n.localisation_share for n in m.nations],
             "grid_headroom_mw": [n.grid_headroom_mw for n in m.nations],
             "subsidy_paid": [n.subsidy_paid for n in m.nations],
-            "export_tier": m.export_tier,
+            "export_tier": geo.export_tier,
         }))
 
-        # providers
-        lerner_p = _safe_div(np.bincount(provider, weights=margin, minlength=n_prov),
-                             rev_by_prov, np.nan)
+        q_p = _div(np.bincount(fleet.provider, weights=q_site * installed, minlength=n_prov),
+                   installed_p)
         self.rows_providers.append(pd.DataFrame({
             "month": np.full(n_prov, month),
             "provider": [p.name for p in m.providers],
             "kind": [p.kind for p in m.providers],
-            "home": [m.nation_names[p.home] for p in m.providers],
-            "revenue": rev_by_prov,
-            "revenue_share": _safe_div(rev_by_prov, rev_by_prov.sum()),
-            "tokens": tok_by_prov,
-            "capacity": cap_by_prov,
-            "compute_h100e": [float(p.compute.sum()) for p in m.providers],
-            "utilisation": _safe_div(tok_by_prov, cap_by_prov),
-            "price": _safe_div(rev_by_prov, tok_by_prov, np.nan),
-            "lerner": lerner_p,
+            "home": [geo.names[p.home] for p in m.providers],
+            "revenue": rev_p,
+            "revenue_share": _div(rev_p, rev_p.sum()),
+            "tokens": tok_p,
+            "capacity": cap_p,
+            "compute_h100e": installed_p,
+            "training_h100e": training_p,
+            "utilisation": _div(busy_p, serving_p),
+            "price": _div(rev_p, tok_p),
+            "lerner": _div(np.bincount(provider, weights=margin, minlength=n_prov), rev_p),
+            "markup_lerner": _div(np.bincount(provider, weights=markup_rent, minlength=n_prov),
+                                  np.bincount(provider, weights=ask * q, minlength=n_prov)),
+            "scarcity_rent": np.bincount(provider, weights=scarcity, minlength=n_prov),
             "profit": [p.profit for p in m.providers],
             "cash": [p.cash for p in m.providers],
             "capex": [p.capex for p in m.providers],
             "training_spend": [p.training_spend for p in m.providers],
-            "frontier_lag_months": [m.frontier_level - p.model_level() for p in m.providers],
+            "rental_income": [p.rental_income for p in m.providers],
+            "q": q_p,
+            "expected_growth": [p.expected_growth for p in m.providers],
+            "frontier_lag_months": [state.frontier_level - p.model_level(state.frontier_level)
+                                    for p in m.providers],
         }))
 
     def _market_row(self, month, kind, name, provider, revenue, tokens, n_prov) -> None:
@@ -274,7 +358,7 @@ class Recorder:
             "month": month, "market_type": kind, "market": name,
             "hhi_revenue": _hhi(rev), "cr4_revenue": _cr4(rev),
             "tokens": tok, "revenue": float(revenue.sum()),
-            "price": float(revenue.sum() / tok) if tok > 0 else np.nan,
+            "price": float(revenue.sum() / tok) if tok > 0 else 0.0,
         })
 
     # ------------------------------------------------------------------ tables
@@ -289,4 +373,6 @@ class Recorder:
         for df in out.values():
             if "month" in df:
                 df["month"] = df["month"].astype("int64")
+        if "year" in glob:
+            glob["year"] = glob["year"].astype("int64")
         return out

@@ -12,7 +12,7 @@ class Nation(mesa.Agent):
     ----------
     index : position in the model's nation arrays.
     electricity_usd_kwh : industrial electricity price before any shock, $/kWh.
-    grid_headroom_mw : grid capacity still available for new data centres, MW.
+    grid_headroom_mw : grid capacity still available for new data centres, MW (facility).
     grid_build_mw_per_year : MW/yr the grid adds for data centres.
     export_tier : 1 unrestricted, 2 capped, 3 denied (controlled chips).
     localisation_share : share of its demand that must be served domestically (0-1).
@@ -36,14 +36,22 @@ class Nation(mesa.Agent):
         self.dependence_ratio = 0.0
         self.subsidy_paid = 0.0
 
-    def step(self) -> None:
-        """Grow the grid; tighten localisation while dependence exceeds the threshold."""
+    def grow_grid(self) -> None:
+        """The grid adds a month of its yearly build for data centres."""
         self.grid_headroom_mw += self.grid_build_mw_per_year / 12.0
-        pol = self.model.cfg.policy
-        if pol.adaptive and self.dependence_ratio > pol.dependence_threshold:
-            target = max(self.localisation_share, pol.localisation_max)
+
+    def adapt_policy(self, policy, domestic_capacity: bool) -> None:
+        """Tighten localisation while dependence exceeds the threshold (mechanism 12).
+
+        Only a nation with domestic capacity, installed or being built, can localise: a rule
+        that nobody at home can serve would leave its demand unserved.
+        """
+        if not (policy.adaptive and domestic_capacity):
+            return
+        if self.dependence_ratio > policy.dependence_threshold:
+            target = max(self.localisation_share, policy.localisation_max)
             self.localisation_share = min(target, self.localisation_share
-                                          + pol.localisation_step / 12.0)
+                                          + policy.localisation_step / 12.0)
 
     def reserve_power(self, mw: float) -> float:
         """Take up to ``mw`` of grid head-room for new builds; return what was granted."""

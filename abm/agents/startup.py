@@ -30,9 +30,8 @@ class Startup(mesa.Agent):
         self.profit = 0.0
         self.age = 0
 
-    def settle(self, tokens: float, spend: float, user_price: float) -> None:
+    def settle(self, tokens: float, spend: float, user_price: float, cfg) -> None:
         """Book a month: ``tokens`` bought (M), ``spend`` ($), users' price ($/M tokens)."""
-        cfg = self.model.cfg.startups
         self.tokens, self.spend = tokens, spend
         self.revenue = tokens * cfg.value_multiple * user_price
         self.profit = self.revenue - spend - cfg.fixed_cost_usd
@@ -40,11 +39,7 @@ class Startup(mesa.Agent):
         self.loss_streak = self.loss_streak + 1 if self.profit < 0 else 0
         self.age += 1
 
-    def step(self) -> None:
-        """Decide on self-hosting; exit after sustained losses."""
-        cfg = self.model.cfg.startups
-        open_ok = self.model.open_quality >= self.model.usecase_threshold[self.usecase]
-        self.self_hosting = bool(open_ok and self.tokens > cfg.self_host_tokens)
-        if self.loss_streak >= cfg.exit_after_months:
-            self.model.startup_exits += 1
-            self.remove()
+    def decide(self, open_quality: float, threshold: float, cfg) -> bool:
+        """Decide on self-hosting; return True when it exits after sustained losses."""
+        self.self_hosting = bool(open_quality >= threshold and self.tokens > cfg.self_host_tokens)
+        return self.loss_streak >= cfg.exit_after_months

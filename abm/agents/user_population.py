@@ -5,7 +5,6 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from abm.economy import paths
 from abm.economy.income import quantile_group_means
 
 REFERENCE_INCOME = 12_000.0  # $/person/yr at which need per person is 1 (normalisation)
@@ -17,61 +16,63 @@ class UserPopulation(mesa.Agent):
     Segment arrays have shape (income groups, use-cases, 2): the last axis splits demand
     that data-localisation confines to domestic regions (1) from the rest (0).
 
+    Reference demand of a segment (M tokens/month at an inclusive price of 1 $/M tokens) is
+
+        scale * population * (income / 12,000) ** income_elasticity * usecase_weight
+              * adoption(t) * use_per_adopter(t) * test_time(t) * exp(shock)
+
+    with Bass (1969) adoption and use per adopter that saturates (paths in
+    :mod:`abm.economy.technology`) and the cross-country income elasticity of AI use
+    (Anthropic Economic Index: ~0.7). Budgets follow the linear expenditure system
+    (Stone 1954; Geary 1950): a segment may spend ``budget_share`` of its income *above
+    subsistence* on tokens, so budgets bind first for the poorest groups of poor nations.
+
     Attributes
     ----------
     population : (G,) people per income group.
     income : (G,) mean income per group, $/person/yr.
     need_weight : (G,) relative token need, ``population * (income / 12,000) ** income_elasticity``.
+    log_shock : this month's AR(1) demand shock (log).
     """
 
     def __init__(self, model: mesa.Model, nation, row, n_groups: int,
-                 income_elasticity: float) -> None:
+                 income_elasticity: float, subsistence: float) -> None:
         super().__init__(model)
         self.nation = nation
         self.population = np.full(n_groups, float(row.population_m) * 1e6 / n_groups)
         self.income = quantile_group_means([float(row.gdp_pc_usd)], [float(row.income_gini)],
                                            n_groups)[0]
         self.need_weight = self.population * (self.income / REFERENCE_INCOME) ** income_elasticity
+        self.supernumerary = np.maximum(self.income - subsistence, 0.0)
         self.log_shock = 0.0
 
-    def step(self) -> None:
+    def draw_shock(self, sd: float, persistence: float) -> None:
         """Draw this month's demand shock (AR(1) in logs, from the model's RNG)."""
-        d = self.model.cfg.demand
-        self.log_shock = (d.shock_persistence * self.log_shock
-                          + d.shock_sd * float(self.model.rng.standard_normal()))
+        self.log_shock = persistence * self.log_shock + sd * float(
+            self.model.rng.standard_normal())
 
-    def segments(self, month: int, usecase_share: np.ndarray, test_time: np.ndarray,
-                 carve: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reference demand (M tokens/month at 1 $/M), budget ($/month) and population.
+    def segments(self, need_per_usecase: np.ndarray, usecase_share: np.ndarray,
+                 budget_share: float, carve: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reference demand, budget ($/month) and population of every segment (G, U, 2).
 
-        Need per use-case is ``model.usecase_weight`` (calibrated so that month-0 token shares
-        match ``usecases.csv``); ``usecase_share`` (U,) splits budgets and people across
-        use-cases, ``test_time`` (U,) is this month's
-        tokens-per-query multiplier, ``carve`` (U,) the share of each use-case that startups
-        intermediate in this nation (their users pay the startups instead).
+        ``need_per_usecase`` (U,) is the month's need per unit of ``need_weight`` (scale x
+        use-case weight x adoption x use per adopter x test-time multiplier); ``usecase_share``
+        (U,) splits budgets and people across use-cases; ``carve`` (U,) is the share of each
+        use-case that startups intermediate in this nation (their users pay the startups).
         """
-        cfg = self.model.cfg.demand
-        growth = paths.declining_growth_index(month, cfg.growth_initial, cfg.growth_final)
         loc = self.nation.localisation_share
         split = np.array([1.0 - loc, loc])
         keep = 1.0 - carve  # (U,)
-        need = keep * self.model.usecase_weight * test_time
-        ref = (self.model.demand_scale * growth * np.exp(self.log_shock)
-               * self.need_weight[:, None, None] * need[None, :, None]
-               * split[None, None, :])
-        keep = keep * usecase_share
-        budget_share = cfg.budget_share * paths.compounding(month, cfg.budget_share_growth)
-        budget = (min(budget_share, 1.0) * self.income[:, None, None] / 12.0
-                  * self.population[:, None, None] * keep[None, :, None]
+        ref = (np.exp(self.log_shock) * self.need_weight[:, None, None]
+               * (keep * need_per_usecase)[None, :, None] * split[None, None, :])
+        budget = (budget_share * self.supernumerary[:, None, None] / 12.0
+                  * self.population[:, None, None] * (keep * usecase_share)[None, :, None]
                   * split[None, None, :])
         pop = (self.population[:, None, None] * usecase_share[None, :, None]
                * split[None, None, :])
         return ref, budget, pop
 
-    def total_need(self, month: int, usecase_share: np.ndarray,
-                   test_time: np.ndarray) -> np.ndarray:
+    def total_need(self, need_per_usecase: np.ndarray) -> np.ndarray:
         """Reference demand per use-case before any carve-out (U,), M tokens/month at 1 $/M."""
-        cfg = self.model.cfg.demand
-        growth = paths.declining_growth_index(month, cfg.growth_initial, cfg.growth_final)
-        return (self.model.demand_scale * growth * np.exp(self.log_shock)
-                * self.need_weight.sum() * self.model.usecase_weight * test_time)
+        return np.exp(self.log_shock) * self.need_weight.sum() * need_per_usecase

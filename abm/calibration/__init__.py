@@ -13,7 +13,10 @@ estimate):
 ``usecases.csv``          use-cases: token share, latency tolerance and cost, quality threshold
                           and cost, exposure to test-time compute
 ``open_labs.csv``         open-weight labs: home, release cadence, extra lag, funding
+``outside_owners.csv``    owners of AI compute outside the modelled token market (Meta, ...)
 ``parameters.csv``        scalar model parameters (see :mod:`abm.config`)
+``targets.csv``           validation targets: measured moments the baseline must reproduce
+                          (see :mod:`abm.calibration.targets` and ``python -m abm.validate``)
 ========================  ===================================================================
 
 Each loader validates its table and raises :class:`ValueError` naming the file, the column and
@@ -39,6 +42,7 @@ __all__ = [
     "clear_cache",
     "nations",
     "open_labs",
+    "outside_owners",
     "parameters",
     "provider_sites",
     "providers",
@@ -57,6 +61,7 @@ _SYNTHETIC = "synthetic"
 _TOTAL_POPULATION_M = 8000.0
 _TOTAL_DC_TWH = 415.0
 _SYNTHETIC_CLOUD_SHARE = 0.9
+_SYNTHETIC_COMPUTE_SHARE = 0.69
 _SHARE_TOL = 1e-9
 _INF = float("inf")
 
@@ -100,10 +105,11 @@ _NATIONS = _Spec(
 _PROVIDERS = _Spec(
     file="providers.csv",
     key=("provider",),
-    columns=("provider", "kind", "home", "cloud_share", "frontier_lab", "custom_silicon",
-             "frontier_lag_months", "source"),
+    columns=("provider", "kind", "home", "cloud_share", "compute_share", "frontier_lab",
+             "custom_silicon", "frontier_lag_months", "source"),
     text=("provider", "kind", "home"),
-    numeric={"cloud_share": (0.0, 1.0), "frontier_lag_months": (0.0, _INF)},
+    numeric={"cloud_share": (0.0, 1.0), "compute_share": (0.0, 1.0),
+             "frontier_lag_months": (0.0, _INF)},
     boolean=("frontier_lab", "custom_silicon"),
     choices={"kind": PROVIDER_KINDS},
 )
@@ -128,10 +134,18 @@ _OPEN_LABS = _Spec(
     file="open_labs.csv",
     key=("lab",),
     columns=("lab", "home", "release_interval_months", "lag_offset_months",
-             "funding_usd_per_year", "source"),
-    text=("lab", "home"),
+             "funding_usd_per_year", "trains_on", "source"),
+    text=("lab", "home", "trains_on"),
     numeric={"release_interval_months": (0.0, _INF), "lag_offset_months": (0.0, _INF),
              "funding_usd_per_year": (0.0, _INF)},
+)
+_OUTSIDE = _Spec(
+    file="outside_owners.csv",
+    key=("owner",),
+    columns=("owner", "compute_share", "fragmented", "source"),
+    text=("owner",),
+    numeric={"compute_share": (0.0, 1.0)},
+    boolean=("fragmented",),
 )
 _PARAMETER_COLUMNS = ("group", "name", "value", "type", "unit", "min", "max", "low", "high",
                       "source", "note")
@@ -245,11 +259,16 @@ def _check_providers(raw: pd.DataFrame, nation_table: pd.DataFrame,
     df = _check_table(raw, _PROVIDERS, label)
     _check_refs(df, "home", nation_table["nation"], _PROVIDERS, label,
                 "nation in the nations table")
-    total = float(df["cloud_share"].sum())
-    if total > 1.0 + _SHARE_TOL:
-        raise ValueError(f"{label}: column 'cloud_share' sums to {total:.6g} over all rows; "
-                         f"it must be at most 1")
+    for col in ("cloud_share", "compute_share"):
+        total = float(df[col].sum())
+        if total > 1.0 + _SHARE_TOL:
+            raise ValueError(f"{label}: column '{col}' sums to {total:.6g} over all rows; "
+                             f"it must be at most 1")
     return df
+
+
+def _check_outside(raw: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
+    return _check_table(raw, _OUTSIDE, label)
 
 
 def _check_sites(raw: pd.DataFrame, provider_table: pd.DataFrame, nation_table: pd.DataFrame,
@@ -298,6 +317,9 @@ def _check_open_labs(raw: pd.DataFrame, nation_table: pd.DataFrame,
     df = _check_table(raw, _OPEN_LABS, label)
     _check_refs(df, "home", nation_table["nation"], _OPEN_LABS, label,
                 "nation in the nations table")
+    owners = pd.concat([pd.Series(["rental"]), _table("outside_owners")["owner"]])
+    _check_refs(df, "trains_on", owners, _OPEN_LABS, label,
+                "'rental' or an owner in outside_owners.csv")
     return df
 
 
@@ -368,6 +390,8 @@ def _table(name: str) -> pd.DataFrame:
         return _check_usecases(_read_csv(_USECASES.file))
     if name == "open_labs":
         return _check_open_labs(_read_csv(_OPEN_LABS.file), _table("nations"))
+    if name == "outside_owners":
+        return _check_outside(_read_csv(_OUTSIDE.file))
     if name == "parameters":
         return _check_parameters(_read_csv("parameters.csv"))
     raise KeyError(name)
@@ -410,7 +434,8 @@ def providers() -> pd.DataFrame:
     pandas.DataFrame
         One row per provider: ``provider``, ``kind`` (one of :data:`PROVIDER_KINDS`),
         ``home`` (a nation), ``cloud_share`` (share of world cloud-infrastructure revenue; the
-        column sums to at most 1), ``frontier_lab`` and ``custom_silicon`` (bool),
+        column sums to at most 1), ``compute_share`` (share of the world's AI compute it owns
+        in January 2025; sums to at most 1 with :func:`outside_owners`), ``frontier_lab`` and ``custom_silicon`` (bool),
         ``frontier_lag_months`` (lag of the best model it serves behind the frontier at
         January 2025) and ``source``.
 
@@ -468,7 +493,9 @@ def open_labs() -> pd.DataFrame:
     pandas.DataFrame
         One row per lab: ``lab``, ``home`` (a nation), ``release_interval_months``,
         ``lag_offset_months`` (extra lag on top of the configured open-weight lag; 0 for the
-        leading lab), ``funding_usd_per_year`` and ``source``.
+        leading lab), ``funding_usd_per_year`` (its training budget), ``trains_on``
+        (``rental``: it rents compute from the modelled fleets; or the name of an owner in
+        :func:`outside_owners` whose own fleet it trains on) and ``source``.
 
     Raises
     ------
@@ -476,6 +503,27 @@ def open_labs() -> pd.DataFrame:
         If the table is malformed or a home is not a nation of :func:`nations`.
     """
     return _table("open_labs").copy()
+
+
+def outside_owners() -> pd.DataFrame:
+    """Owners of AI compute outside the modelled token market (``outside_owners.csv``).
+
+    Their compute (Meta's, xAI's, enterprises') is not sold as tokens here, but it draws
+    electricity and counts in the ownership concentration of the world's AI compute.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per owner: ``owner``, ``compute_share`` (share of the world's AI compute in
+        January 2025), ``fragmented`` (true for a residual of many small owners, which adds
+        nothing to an HHI) and ``source``.
+
+    Raises
+    ------
+    ValueError
+        If the table is malformed; the message names the file, column and row.
+    """
+    return _table("outside_owners").copy()
 
 
 def parameters() -> pd.DataFrame:
@@ -522,6 +570,7 @@ class World:
     provider_sites: pd.DataFrame
     usecases: pd.DataFrame
     open_labs: pd.DataFrame
+    outside_owners: pd.DataFrame = field(default_factory=lambda: outside_owners())
     synthetic: bool = False
     size_name: str = "default"
 
@@ -603,7 +652,8 @@ def _restrict(w: World, names: list[str]) -> World:
     prov = w.providers[w.providers["provider"].isin(set(sites["provider"]))]
     return World(nations=nat, providers=prov.reset_index(drop=True), provider_sites=sites,
                  usecases=w.usecases.copy(), open_labs=w.open_labs.copy(),
-                 synthetic=w.synthetic, size_name=w.size_name)
+                 outside_owners=w.outside_owners.copy(), synthetic=w.synthetic,
+                 size_name=w.size_name)
 
 
 # ------------------------------------------------------------------------------ synthetic world
@@ -697,9 +747,12 @@ def _synthetic_providers(rng: np.random.Generator, nat: pd.DataFrame,
     custom_silicon = coin[:, 2] < silicon_p
     lag = np.where(frontier_lab & (home_tier == 1), 0.0, 6.0)
     names = _names("Synthetic Provider ", p)
+    # Compute is less concentrated than revenue (Epoch AI owner data vs Synergy shares).
+    compute = share ** 0.8
+    compute = _SYNTHETIC_COMPUTE_SHARE * compute / compute.sum()
     prov = pd.DataFrame({
         "provider": names, "kind": kind, "home": nat["nation"].to_numpy()[home],
-        "cloud_share": share, "frontier_lab": frontier_lab, "custom_silicon": custom_silicon,
+        "cloud_share": share, "compute_share": compute, "frontier_lab": frontier_lab, "custom_silicon": custom_silicon,
         "frontier_lag_months": lag, "source": _SYNTHETIC,
     })
 

@@ -1,9 +1,18 @@
-"""Cost of serving a token (mechanism 3) and of running a fleet, and its energy (mechanism 15).
+"""What a token costs to serve (mechanism 3) and what a fleet draws (mechanisms 4, 15).
 
 Compute is counted in H100-equivalents (H100e): units of H100 serving throughput. Newer
 hardware delivers more H100e per dollar and per watt, so a site's power per H100e is tracked
-by vintage (its ``power_mw`` stock over its ``compute`` stock) while capital cost per H100e is
-the current replacement cost.
+by vintage while the capital cost of an H100e-hour is priced at the *replacement* cost of
+today's hardware.
+
+Marginal cost is **long-run marginal cost** (ECONOMICS.md), what API gross margins measure:
+
+    c = (R_K + energy + opex) * g / u*,   R_K = (i + delta) * P_K / 8,760
+
+with ``R_K`` the Hall-Jorgenson (1967) rental rate of an H100e-hour at the replacement price
+``P_K`` (chip plus data-centre shell), ``i`` the cost of capital, ``delta`` economic
+depreciation (obsolescence as price-performance improves), ``g`` H100e-hours per M tokens and
+``u*`` the target utilisation.
 """
 
 from __future__ import annotations
@@ -14,11 +23,21 @@ HOURS_PER_MONTH = 730.0
 HOURS_PER_YEAR = 8760.0
 
 
-def hardware_cost_per_h100e_hour(capex_per_h100e: float, life_months: float,
-                                 price_performance: float, custom_saving=0.0) -> np.ndarray:
-    """Capital cost of an H100e-hour, $ (straight-line over its life at replacement cost)."""
-    return (capex_per_h100e / price_performance / (life_months * HOURS_PER_MONTH)
-            * (1.0 - np.asarray(custom_saving, dtype=float)))
+def capital_rental_per_hour(replacement_price, cost_of_capital: float,
+                            economic_depreciation: float) -> np.ndarray:
+    """Hall-Jorgenson rental rate of an H100e-hour, $: ``(i + delta) * P_K / 8,760``.
+
+    Parameters
+    ----------
+    replacement_price : float or array
+        ``P_K``, $ per H100e installed (chip plus shell).
+    cost_of_capital : float
+        ``i``, per year.
+    economic_depreciation : float
+        ``delta``, per year.
+    """
+    return (cost_of_capital + economic_depreciation) * np.asarray(replacement_price,
+                                                                  dtype=float) / HOURS_PER_YEAR
 
 
 def energy_cost_per_h100e_hour(kw_per_h100e, pue: float, price_usd_kwh) -> np.ndarray:
@@ -26,16 +45,23 @@ def energy_cost_per_h100e_hour(kw_per_h100e, pue: float, price_usd_kwh) -> np.nd
     return np.asarray(kw_per_h100e) * pue * np.asarray(price_usd_kwh)
 
 
-def cost_per_mtok(gpu_hours_per_mtok, hardware_hour, energy_hour, opex_share: float,
-                  scale_factor, utilisation: float) -> np.ndarray:
-    """Full cost of serving 1 M tokens, $/M tokens, at the planning utilisation.
+def cost_per_h100e_hour(rental, energy, opex_share: float, scale_factor=1.0) -> np.ndarray:
+    """Full cost of one H100e-hour at full load, $: capital rental, opex and energy.
 
-    ``(hardware * (1 + opex * scale_factor) + energy) / utilisation`` per H100e-hour, times
-    H100e-hours per M tokens: idle capacity is paid for by the tokens that are sold.
+    Opex (staff, networking, software) is ``opex_share`` of the capital rental, times the
+    provider's scale factor (scale economies).
     """
-    per_hour = (np.asarray(hardware_hour) * (1.0 + opex_share * np.asarray(scale_factor))
-                + np.asarray(energy_hour))
-    return np.asarray(gpu_hours_per_mtok) * per_hour / utilisation
+    return (np.asarray(rental) * (1.0 + opex_share * np.asarray(scale_factor))
+            + np.asarray(energy))
+
+
+def cost_per_mtok(gpu_hours_per_mtok, cost_per_hour, utilisation: float) -> np.ndarray:
+    """Long-run marginal cost of serving 1 M tokens, $/M tokens.
+
+    ``cost_per_hour * gpu_hours_per_mtok / utilisation``: idle capacity at the planning
+    utilisation is paid for by the tokens that are sold.
+    """
+    return np.asarray(gpu_hours_per_mtok) * np.asarray(cost_per_hour) / utilisation
 
 
 def fleet_energy_twh_per_year(power_mw, pue: float, utilisation, idle_share: float

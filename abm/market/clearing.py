@@ -53,8 +53,12 @@ class ClearingResult:
     segment_spending : (S,) money paid per segment, tariffs included.
     segment_unserved : (S,) tokens the segment would buy at the asks with no budget cap,
         minus what it bought: priced out by budget or scarcity, or rationed.
-    segment_unserved_budget : (S,) the part of ``segment_unserved`` due to the budget cap.
+    segment_unserved_budget : (S,) demand at the clearing prices that the budget cap removes.
     segment_latent : (S,) demand at the asks with no budget cap.
+    segment_demand : (S,) demand at the clearing prices within the budget; what it bought
+        is this times the share of its offers' demand that capacity could serve, so
+        ``segment_demand - segment_tokens`` is demand rationed by capacity (zero when the
+        clearing converged).
     class_offer_tokens : (C, O) tokens each class buys from each offer.
     class_effective_price : (C,) inclusive (CES) effective price per class at clearing.
     class_shares : (C, O) logit choice shares at the clearing prices.
@@ -73,6 +77,7 @@ class ClearingResult:
     segment_unserved: FloatArray
     segment_unserved_budget: FloatArray
     segment_latent: FloatArray
+    segment_demand: FloatArray
     class_offer_tokens: FloatArray
     class_effective_price: FloatArray
     class_shares: FloatArray
@@ -478,7 +483,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         offer_revenue=offer_revenue, segment_tokens=segment_tokens,
         segment_spending=segment_spending, segment_unserved=segment_unserved,
         segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
-        class_offer_tokens=class_offer,
+        segment_demand=wanted, class_offer_tokens=class_offer,
         class_effective_price=np.exp(d.log_price_index), class_shares=shares,
         tariff_revenue=tariff_revenue, excess_demand=excess, rounds=rounds,
         converged=converged)
@@ -594,6 +599,7 @@ def clear_step(supply: SupplyBook, demand: DemandBook,
         offer_revenue=offer_revenue, segment_tokens=segment_tokens,
         segment_spending=segment_spending, segment_unserved=segment_unserved,
         segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
+        segment_demand=np.where(bid >= p_face, ref, 0.0) if traded else np.zeros_like(ref),
         class_offer_tokens=class_offer, class_effective_price=np.full(n_cls, p_face),
         class_shares=class_shares, tariff_revenue=np.zeros(demand.tariff.shape[0]),
         excess_demand=offer_tokens - cap, rounds=0, converged=True)

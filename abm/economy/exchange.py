@@ -1,0 +1,287 @@
+"""The exchange: gather the month's books from the agents ("reap") and hand the clearing's
+prices and quantities back ("sow"), HARK-style.
+
+Supply: every (site, tier) a provider serves, with capacity in M tokens/month (the site's
+H100e not rented to training, at the maximum utilisation, split across tiers), long-run
+marginal cost (:mod:`abm.economy.costs`) and the ask = marginal cost x the provider's markup.
+Each offer's appeal is its provider's nest utility plus the site's size variable
+``coef * (1 - sigma) * ln(K_site / K_provider)`` (Ben-Akiva and Lerman 1985), so a provider's
+sites attract demand in proportion to their capacity, not their number.
+
+Demand: every nation's users (income groups x use-cases x localised flag) and every startup,
+grouped into classes that share preferences; the nested logit's nests are providers.
+
+After clearing, providers move their markups toward the multi-product Nash-Bertrand target
+(Berry 1994 under the nested logit with provider nests: Lerner = 1 / (alpha (1 - S_f) +
+eps S_f)), never toward the clearing price: a scarcity premium is rent on capacity, recorded
+apart, not a markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.agents.hyperscaler import N_TIERS, OPEN
+from abm.economy import costs, frontier
+from abm.market import ClearingResult, DemandBook, SupplyBook
+from abm.market.pricing import nash_bertrand_price, own_price_elasticity
+
+H = costs.HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class SiteCosts:
+    """Cost of an H100e-hour at each site (S,), $: capital rental at replacement cost,
+    energy at full load, opex, and their sum; ``replacement`` is P_K, $ per H100e."""
+
+    rental: np.ndarray
+    energy: np.ndarray
+    opex: np.ndarray
+    per_hour: np.ndarray
+    replacement: np.ndarray
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Which (site, tier) each offer is, and the per-(site, tier) terms behind the books."""
+
+    site: np.ndarray  # (O,)
+    tier: np.ndarray  # (O,)
+    compute: np.ndarray  # (S, 4) H100e-hours per M tokens
+    level: np.ndarray  # (S, 4) capability, frontier-months
+    marginal_cost: np.ndarray  # (S, 4) $/M tokens
+    ask: np.ndarray  # (S, 4) $/M tokens
+    serving_h100e: np.ndarray  # (S,) H100e on offer to serving
+
+
+@dataclass(frozen=True)
+class DemandLayout:
+    """Who each segment and class of the demand book is."""
+
+    segment_nation: np.ndarray  # (S_d,)
+    segment_group: np.ndarray  # (S_d,) income group, -1 for startups
+    class_usecase: np.ndarray  # (C,)
+    n_user_segments: int
+    startups: list
+
+
+@dataclass(frozen=True)
+class MarketOutcome:
+    """The month's market, per (site, tier) (S, 4) unless said otherwise.
+
+    ``tokens``, ``revenue``, ``price`` (clearing), ``premium`` (clearing - ask),
+    ``demand_at_ask`` (M tokens/month the offer's buyers would take at its ask);
+    per site (S,): ``busy_h100e``, ``demand_h100e`` (at the asks), ``utilisation``
+    (busy over serving H100e); per provider (P,): ``revenue``; per nation (N,):
+    ``dependence`` (share of its tokens served abroad).
+    """
+
+    tokens: np.ndarray
+    revenue: np.ndarray
+    price: np.ndarray
+    premium: np.ndarray
+    demand_at_ask: np.ndarray
+    busy_h100e: np.ndarray
+    demand_h100e: np.ndarray
+    utilisation: np.ndarray
+    provider_revenue: np.ndarray
+    dependence: np.ndarray
+
+
+def site_costs(cfg, state, fleet, providers, chip_price: np.ndarray, subsidy: np.ndarray,
+               scale_factor: np.ndarray) -> SiteCosts:
+    """Cost of an H100e-hour at every site, $, at today's replacement cost (Hall-Jorgenson).
+
+    ``chip_price`` (2,): expected $ per H100e of the controlled and domestic pools;
+    ``subsidy`` (N,): capex share the state pays; ``scale_factor`` (P,): opex multiplier.
+    """
+    s = cfg.supply
+    pool = fleet.domestic.astype(int)
+    ready = np.array([p.custom_silicon and state.month >= s.custom_silicon_lead_months
+                      for p in providers], dtype=bool)
+    chip = chip_price[pool] * np.where(ready[fleet.provider], 1.0 - s.custom_silicon_saving,
+                                       1.0)
+    kw_new = state.kw_per_h100e_new / np.where(fleet.domestic, cfg.chips.domestic_chip_perf,
+                                               1.0)
+    replacement = (chip + state.shell_cost_per_kw * kw_new) * (1.0 - subsidy[fleet.nation])
+    rental = costs.capital_rental_per_hour(replacement, s.cost_of_capital,
+                                           s.economic_depreciation)
+    energy = costs.energy_cost_per_h100e_hour(fleet.kw_per_h100e(kw_new), s.pue,
+                                              state.electricity[fleet.nation])
+    opex = rental * s.opex_share * scale_factor[fleet.provider]
+    return SiteCosts(rental, energy, opex, rental + opex + energy, replacement)
+
+
+def tier_levels(cfg, state, providers, fleet) -> np.ndarray:
+    """Capability of every (site, tier), frontier-months (S, 4); -inf where not served."""
+    t = cfg.tiers
+    open_ok = cfg.open_source.enabled and state.open_level is not None
+    per_provider = np.array([
+        np.where(p.offered_tiers(open_ok),
+                 p.tier_levels(state.frontier_level, state.open_level, t.mid_lag_months,
+                               t.small_lag_months), -np.inf)
+        for p in providers]).reshape(len(providers), N_TIERS)
+    return per_provider[fleet.provider]
+
+
+def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation: np.ndarray,
+                 nesting: float) -> tuple[SupplyBook, Offers]:
+    """The supply book: one offer per served (site, tier) with capacity (see module doc)."""
+    s = cfg.supply
+    level = tier_levels(cfg, state, providers, fleet)
+    served = np.isfinite(level)
+    g = np.where(served, state.compute_per_mtok(np.where(served, level, 0.0),
+                                                cfg.tiers.frontier_gpu_hours_per_mtok), np.inf)
+    mc = costs.cost_per_mtok(g, site_cost.per_hour[:, None], s.target_utilisation)
+    markup = fleet.markup.copy()
+    markup[:, OPEN] = 1.0 + s.open_weights_markup
+    ask = mc * markup
+    serving = np.maximum(fleet.installed - fleet.training, 0.0)
+    capacity = np.where(served, serving[:, None] * H * s.max_utilisation
+                        * fleet.tier_alloc / np.where(served, g, 1.0), 0.0)
+    installed = fleet.installed
+    provider_total = np.bincount(fleet.provider, weights=installed, minlength=len(providers))
+    share = np.divide(installed, provider_total[fleet.provider],
+                      out=np.zeros_like(installed), where=provider_total[fleet.provider] > 0)
+    with np.errstate(divide="ignore"):
+        size = cfg.demand.site_size_coefficient * (1.0 - nesting) * np.log(share)
+    appeal = np.array([p.appeal for p in providers])[fleet.provider] + size
+    quality = frontier.relative_quality(state.frontier_level - np.where(served, level, 0.0),
+                                        cfg.tiers.quality_decay_per_year)
+    latency = costs.queueing_latency_ms(utilisation * s.max_utilisation, s.queue_latency_ms)
+    live = served & (capacity > 0) & np.isfinite(appeal)[:, None]
+    site, tier = np.nonzero(live)
+    is_open = tier == OPEN
+    supply = SupplyBook(
+        provider=fleet.provider[site], region=fleet.nation[site],
+        tier=np.where(is_open, 1, tier), open_weights=is_open,
+        capacity=capacity[site, tier], marginal_cost=mc[site, tier], ask=ask[site, tier],
+        quality=quality[site, tier], latency_ms=latency[site], appeal=appeal[site])
+    offers = Offers(site=site, tier=tier, compute=g, level=level, marginal_cost=mc, ask=ask,
+                    serving_h100e=serving)
+    return supply, offers
+
+
+def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase,
+                 open_quality: float) -> tuple[DemandBook, DemandLayout]:
+    """The demand book of every nation's users and every startup (see module doc)."""
+    n_nat = len(users)
+    n_u = uc.n
+    present = np.zeros((n_nat, n_u), int)
+    for s in startups:
+        present[s.nation, s.usecase] += 1
+    carve = np.where(present > 0, cfg.startups.demand_share, 0.0)
+    parts = [up.segments(need_per_usecase, uc.share, state.budget_share, carve[n])
+             for n, up in enumerate(users)]
+    ref = np.stack([p[0] for p in parts])  # (N, G, U, 2)
+    budget = np.stack([p[1] for p in parts])
+    pop = np.stack([p[2] for p in parts])
+    g = ref.shape[1]
+    n_user_classes = n_nat * n_u * 2
+    cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2
+           + np.arange(n_u)[None, None, :, None] * 2 + np.arange(2)[None, None, None, :])
+    cls = np.broadcast_to(cls, ref.shape).ravel()
+    s_ref = np.array([users[s.nation].total_need(need_per_usecase)[s.usecase]
+                      * (1 - nations[s.nation].localisation_share)
+                      * carve[s.nation, s.usecase] / present[s.nation, s.usecase]
+                      for s in startups], dtype=float)
+    s_nat = np.array([s.nation for s in startups], dtype=int)
+    s_uc = np.array([s.usecase for s in startups], dtype=int)
+    s_only = np.array([s.self_hosting and open_quality > 0 for s in startups], dtype=bool)
+    n_s = len(startups)
+    uc_of_class = np.concatenate([np.tile(np.repeat(np.arange(n_u), 2), n_nat), s_uc])
+    nat_of_class = np.concatenate([np.repeat(np.arange(n_nat), n_u * 2), s_nat])
+    d = cfg.demand
+    alpha = np.concatenate([np.full(n_user_classes, d.choice_sensitivity),
+                            np.full(n_s, cfg.startups.router_sensitivity)])
+    localised = np.concatenate([np.tile([False, True], n_nat * n_u), np.zeros(n_s, bool)])
+    only = np.concatenate([np.zeros(n_user_classes, bool), s_only])
+    segment_nation = np.concatenate([np.repeat(np.arange(n_nat), g * n_u * 2), s_nat])
+    segment_group = np.concatenate([np.tile(np.repeat(np.arange(g), n_u * 2), n_nat),
+                                    np.full(n_s, -1)])
+    n_cls = nat_of_class.size
+    demand = DemandBook(
+        segment_class=np.concatenate([cls, n_user_classes + np.arange(n_s)]),
+        reference_demand=np.concatenate([ref.ravel(), s_ref]),
+        budget=np.concatenate([budget.ravel(), np.full(n_s, np.inf)]),
+        population=np.concatenate([pop.ravel(), np.zeros(n_s)]),
+        class_nation=nat_of_class, choice_sensitivity=alpha,
+        elasticity=np.full(n_cls, d.elasticity),
+        latency_tolerance_ms=uc.tolerance[uc_of_class], latency_cost=uc.latency_cost[uc_of_class],
+        quality_threshold=uc.threshold[uc_of_class], quality_cost=uc.quality_cost[uc_of_class],
+        localised=localised, latency_matrix_ms=geo.latency_ms, region_nation=geo.region_nation,
+        tariff=np.array([n.tariff for n in nations]), open_weights_only=only,
+        nesting=np.full(n_cls, d.nesting), home_bias=np.full(n_cls, d.home_bias))
+    layout = DemandLayout(segment_nation=segment_nation, segment_group=segment_group,
+                          class_usecase=uc_of_class, n_user_segments=ref.size,
+                          startups=list(startups))
+    return demand, layout
+
+
+def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
+           offers: Offers, fleet, n_providers: int, n_nations: int) -> MarketOutcome:
+    """Hand the clearing back: quantities and prices per (site, tier), new markups and tier
+    shares on the fleet, and each nation's dependence on foreign serving."""
+    s = cfg.supply
+    n_sites = fleet.n_sites
+    shape = (n_sites, N_TIERS)
+    site, tier = offers.site, offers.tier
+
+    def grid(values, fill=0.0):
+        out = np.full(shape, fill)
+        out[site, tier] = values
+        return out
+
+    tokens = grid(result.offer_tokens)
+    revenue = grid(result.offer_revenue)
+    price = grid(result.price, np.nan)
+    premium = grid(result.scarcity_premium)
+    # Demand at the ask: what the offer's buyers take at the clearing price, scaled back to
+    # the ask along the offer's own-price elasticity (binding offers only).
+    elasticity = own_price_elasticity(result, supply, demand)
+    ratio = np.divide(result.price, supply.ask)
+    at_ask = result.offer_tokens * np.where(np.isfinite(elasticity), ratio ** elasticity, 1.0)
+    demand_at_ask = grid(at_ask)
+    g = np.where(np.isfinite(offers.compute), offers.compute, 0.0)
+    busy = (tokens * g).sum(axis=1) / H
+    wanted = (demand_at_ask * g).sum(axis=1) / H
+    utilisation = np.divide(busy, offers.serving_h100e, out=np.zeros(n_sites),
+                            where=offers.serving_h100e > 0)
+
+    # Markups move toward the Nash-Bertrand target (closed tiers; open weights are hosted at
+    # cost plus the hosting margin).
+    target = nash_bertrand_price(result, supply, demand, max_lerner=s.max_lerner)
+    target_markup = grid(target / supply.marginal_cost, np.nan)
+    closed = np.isfinite(target_markup) & (np.arange(N_TIERS) != OPEN)[None, :]
+    lam = s.price_adjustment
+    fleet.markup = np.where(closed, np.exp((1 - lam) * np.log(fleet.markup)
+                                           + lam * np.log(np.where(closed, target_markup, 1.0))),
+                            fleet.markup)
+    # Capacity follows demand within a site: tier shares move toward the compute each tier's
+    # buyers want at the asks.
+    want_compute = demand_at_ask * g
+    total = want_compute.sum(axis=1, keepdims=True)
+    served = np.isfinite(offers.level)
+    target_alloc = np.where(total > 0, want_compute / np.where(total > 0, total, 1.0),
+                            fleet.tier_alloc)
+    alloc = (1 - lam) * fleet.tier_alloc + lam * target_alloc
+    alloc = np.where(served, alloc, 0.0)
+    norm = alloc.sum(axis=1, keepdims=True)
+    fleet.tier_alloc = np.where(norm > 0, alloc / np.where(norm > 0, norm, 1.0),
+                                fleet.tier_alloc)
+
+    provider_revenue = np.bincount(fleet.provider, weights=revenue.sum(axis=1),
+                                   minlength=n_providers)
+    foreign = demand.region_nation[supply.region][None, :] != demand.class_nation[:, None]
+    cls_tokens = result.class_offer_tokens.sum(axis=1)
+    cls_foreign = (result.class_offer_tokens * foreign).sum(axis=1)
+    nat_tokens = np.bincount(demand.class_nation, weights=cls_tokens, minlength=n_nations)
+    nat_foreign = np.bincount(demand.class_nation, weights=cls_foreign, minlength=n_nations)
+    dependence = np.divide(nat_foreign, nat_tokens, out=np.zeros(n_nations),
+                           where=nat_tokens > 0)
+    return MarketOutcome(tokens=tokens, revenue=revenue, price=price, premium=premium,
+                         demand_at_ask=demand_at_ask, busy_h100e=busy, demand_h100e=wanted,
+                         utilisation=utilisation, provider_revenue=provider_revenue,
+                         dependence=dependence)
