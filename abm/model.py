@@ -29,6 +29,7 @@ from abm.config import validate
 from abm.economy import accounts, capital, entry, exchange, frontier, technology, training
 from abm.economy.calibrate import calibrate
 from abm.economy.chips import clear_chip_market, supply_tranches
+from abm.economy.demand import DemandAdjustment
 from abm.economy.setup import Geography, OutsideFleet, UseCases, initial_fleet
 from abm.invariants import check_step
 from abm.market import clear
@@ -75,11 +76,13 @@ class ComputeEconomy(mesa.Model):
                                                  np.zeros(self.fleet.n_sites),
                                                  self.chip_price.copy())
         self.provider_demand: np.ndarray | None = None
+        self.demand_adjustment = DemandAdjustment()
         self.dependence = np.zeros(self.geo.n)
         self.initial_installed = float(self.fleet.installed.sum())
         self.state = self.month_state(0)
-        calibrate(self, self.state)
         self.reference_compute = self._stagger_training()
+        self.state = self.month_state(0)
+        calibrate(self, self.state)
         self.recorder = Recorder(self)
         self.last_price: np.ndarray | None = None
 
@@ -131,20 +134,30 @@ class ComputeEconomy(mesa.Model):
                     Startup(self, entry.draw(self.rng, weight), u)
 
     def _stagger_training(self) -> float:
-        """Labs start part-way through runs at the trend budget; return the effective compute
-        of the January-2025 frontier run (capability level 0)."""
-        tr = self.cfg.training
+        """Labs start with a window of past training at the historical trend and part-way
+        through their current run; return the effective compute behind the January-2025
+        frontier (capability level 0): the largest lab's window."""
+        tr, s = self.cfg.training, self.cfg.supply
         n = int(tr.run_interval_months)
         cost = self.site_costs(self.state)
         per_hour = float(np.average(cost.per_hour, weights=np.maximum(self.fleet.installed,
                                                                        1e-12)))
-        reference = tr.frontier_run_cost_usd * n / 12.0 / per_hour
+        ago = np.arange(n, 0, -1)  # months before January 2025, oldest first
+        # Budgets grew at the run-cost trend, H100e-hours got cheaper with price-performance
+        # and each bought more effective compute as algorithms improved.
+        window = (tr.frontier_run_cost_usd / 12.0 * tr.run_cost_growth ** (-ago / 12.0)
+                  / (per_hour * s.hardware_price_performance_growth ** (ago / 12.0))
+                  * tr.algorithmic_progress ** (-ago / 12.0))  # effective H100e-hours
         labs = [p for p in self.providers if p.frontier_lab]
         for j, p in enumerate(labs):
             done = round(n * j / max(len(labs), 1))
-            budget = (tr.frontier_run_cost_usd * p.training_cost_scale / 12.0
-                      * tr.run_cost_growth ** ((n - done) / 12.0))
-            p.stagger_training(done, budget, done * budget / per_hour)
+            budget = p.training_cost_scale * tr.frontier_run_cost_usd / 12.0 \
+                * tr.run_cost_growth ** (-done / 12.0)
+            p.seed_training(window * p.training_cost_scale, budget, done)
+        reference = float(window.sum())
+        for p in labs:
+            p.level = float(frontier.capability_level(sum(p.compute_window) / reference,
+                                                      tr.compute_growth, tr.algorithmic_progress))
         return reference
 
     # ------------------------------------------------------------------ helpers
@@ -165,9 +178,11 @@ class ComputeEconomy(mesa.Model):
                                    subsidy, size ** (-s.scale_economy))
 
     def need_per_usecase(self, state) -> np.ndarray:
-        """Reference demand per unit of need weight, by use-case (U,)."""
+        """Reference demand per unit of need weight, by use-case (U,): adoption, use per
+        adopter, test-time compute and the tasks that today's frontier capability opens."""
+        capability = self.cfg.demand.capability_demand_growth ** (state.frontier_level / 12.0)
         return (self.usecase_weight * state.adoption * state.use_per_adopter
-                * state.test_time)
+                * state.test_time * capability * self.demand_adjustment.multiplier)
 
     def frontier_level_at(self, month: float) -> float:
         """The realised frontier's capability at ``month`` (before month 0: the trend)."""
@@ -187,7 +202,7 @@ class ComputeEconomy(mesa.Model):
     def _begin_month(self) -> technology.MonthState:
         cfg, m = self.cfg, self.month
         for p in self.providers:
-            p.plan_training(m, cfg, self.reference_compute)
+            p.plan_training(m, cfg)
         state = self.month_state(m)
         self.frontier_levels.append(state.frontier_level)
         for lab in self.open_labs:
@@ -227,7 +242,12 @@ class ComputeEconomy(mesa.Model):
         self.last_price, self.dependence = outcome.price, outcome.dependence
         for n, d in zip(self.nations, outcome.dependence, strict=True):
             n.dependence_ratio = float(d)
-        self.serving_need = outcome.demand_h100e / cfg.supply.max_utilisation
+        self.serving_need = outcome.demand_h100e / cfg.supply.target_utilisation
+        d = cfg.demand
+        self.demand_adjustment.update(result.class_effective_price,
+                                      result.class_offer_tokens.sum(axis=1),
+                                      self.geo.n * self.uc.n * 2, d.elasticity,
+                                      d.long_run_elasticity, d.adjustment_speed)
         books = accounts.settle_providers(self, state, outcome, cost, rental)
         entry.startups(self, result, layout)
         invested = capital.invest(self, state, outcome, cost, rental, self._clear_chips)

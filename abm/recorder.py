@@ -178,10 +178,11 @@ class Recorder:
         owners = np.concatenate([installed_p, named])
         us = m.nation_index.get(US)
 
-        # compute spend: capacity serving (incl. idle head-room) vs rented to training
+        # compute spend at full cost per H100e-hour: H100e busy serving tokens vs training
+        # (idle capacity is overhead of neither)
         per_hour = cost.per_hour
         training_cost = float((fleet.training * per_hour).sum() * H)
-        inference_cost = float(((installed - fleet.training) * per_hour).sum() * H)
+        inference_cost = float((outcome.busy_h100e * per_hour).sum() * H)
         training_spend = float(rental.lab_spend.sum())
 
         # price at constant capability: cheapest offer that sold at least the Jan-2025 frontier

@@ -95,7 +95,7 @@ MOMENTS: dict[str, Callable[[Tables], float]] = {
     "capacity_hhi": lambda t: _year(t["global"], 2025, "hhi_capacity"),
     "us_capacity_share": lambda t: _month(t["global"], 0, "us_capacity_share"),
     "us_tokens_served_abroad": _us_dependence,
-    "accelerator_output": lambda t: _year(t["global"], 2025, "chip_output_h100e"),
+    "accelerator_output": lambda t: _month(t["global"], 0, "chip_output_h100e"),
     "h100_rental": lambda t: _year(t["global"], 2025, "h100_rental_usd_hour"),
     "h100_rental_change": lambda t: _ratio(_year(t["global"], 2026, "h100_rental_usd_hour"),
                                            _year(t["global"], 2025, "h100_rental_usd_hour")),

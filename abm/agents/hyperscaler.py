@@ -8,9 +8,9 @@ frontier lab, its training runs and the capability of its models. Its decisions:
 
 - which tiers it serves and at what capability (frontier, mid and small models of its own lab
   or licensed a lag behind the frontier, and hosted open weights);
-- how much to train: a frontier lab aims at the historical growth of run costs
-  (Cottier et al. 2024) and spends what its fund allows; a run's capability follows its
-  effective compute (:mod:`abm.economy.frontier`) and reaches users over the next interval;
+- how much to train: a frontier lab starts a run every interval, aiming at the historical
+  growth of run costs (Cottier et al. 2024) and spending what its fund allows; its models'
+  capability follows the effective compute of its recent training (:mod:`abm.economy.frontier`);
 - how much it can invest: cash plus credit against the expected value of its fleet
   (a loan-to-value constraint; Kiyotaki and Moore 1997), so a provider that keeps losing money
   loses its credit (the investment rule itself is in :mod:`abm.economy.capital`).
@@ -57,10 +57,9 @@ class Hyperscaler(mesa.Agent):
         self.training_cost_scale = float(training_cost_scale)
         self.appeal = float(appeal)
         self.level = -self.lag_offset
-        self.run_start_level = self.run_target_level = self.level
         self.months_since_run = 0
         self.run_budget = 0.0  # $ per month of the current run
-        self.run_compute = 0.0  # effective H100e-hours accumulated by the current run
+        self.compute_window: list[float] = []  # effective H100e-hours of recent months
         self.training_fund = 0.0
         self.training_spend = 0.0
         self.training_h100e = 0.0
@@ -102,58 +101,61 @@ class Hyperscaler(mesa.Agent):
         return np.array([top, top - mid_lag, top - small_lag, open_])
 
     # -- training -----------------------------------------------------------------------------
-    def stagger_training(self, done: int, run_budget: float, compute_done: float) -> None:
-        """Start mid-way through the run that produces its next model: ``done`` months of it
-        spent at ``run_budget`` $/month, ``compute_done`` effective H100e-hours bought."""
-        self.months_since_run = int(done)
+    def seed_training(self, window: np.ndarray, run_budget: float, months_into_run: int) -> None:
+        """Start with the effective compute of its last months of training (oldest first) and
+        part-way through a run of ``run_budget`` $ per month."""
+        self.compute_window = [float(c) for c in window]
         self.run_budget = float(run_budget)
-        self.run_compute = float(compute_done)
+        self.months_since_run = int(months_into_run)
 
-    def plan_training(self, month: int, cfg, reference_compute: float) -> float:
-        """Advance its current run and start the next one when it completes.
+    def plan_training(self, month: int, cfg) -> float:
+        """This month's training budget, $ (zero for providers that are not labs).
 
-        Returns this month's training budget, $ (zero for providers that are not labs). The
-        fund grows by outside capital and a share of last month's revenue; a new run aims at
-        the trend of run costs (``frontier_run_cost_usd`` growing at ``run_cost_growth``)
-        and spends what the fund allows. A completed run's capability, from its effective
-        compute relative to ``reference_compute``, reaches users over the next interval.
+        Spending is episodic: every ``run_interval_months`` a lab starts a run that aims at the
+        trend of run costs (``frontier_run_cost_usd`` growing at ``run_cost_growth``,
+        Cottier et al. 2024) and spends what its fund allows, evenly over the run. The fund
+        grows by outside capital (``external_capital_usd`` a year, growing at
+        ``external_capital_growth``) and a share of last month's revenue.
         """
-        tr = cfg.training
-        n = int(tr.run_interval_months)
-        self.months_since_run += 1
-        phase = min(1.0, self.months_since_run / n)
-        self.level = max(self.level, self.run_start_level
-                         + phase * (self.run_target_level - self.run_start_level))
         if not self.frontier_lab:
             return 0.0
+        tr = cfg.training
+        n = int(tr.run_interval_months)
         outside = (tr.external_capital_usd * self.training_cost_scale
                    * paths.compounding(month, tr.external_capital_growth)) / 12.0
         internal = tr.budget_share * max(self.revenue, 0.0)
         self.cash += outside
         self.training_fund += outside + internal
+        self.months_since_run += 1
         if self.months_since_run >= n:
-            if self.run_compute > 0:
-                target = float(frontier.capability_level(
-                    self.run_compute / reference_compute, tr.compute_growth,
-                    tr.algorithmic_progress))
-                self.run_start_level = self.level
-                self.run_target_level = max(self.level, target)
             potential = (tr.frontier_run_cost_usd * self.training_cost_scale * n / 12.0
                          * paths.compounding(month, tr.run_cost_growth))
             budget = max(0.0, min(potential, self.training_fund))
             self.training_fund -= budget
             self.run_budget = budget / n
-            self.run_compute = 0.0
             self.months_since_run = 0
         return self.run_budget
 
     def receive_training(self, h100e: float, spend: float, hours: float,
-                         algorithmic_index: float) -> None:
-        """Book the H100e rented for its run this month and what they cost."""
+                         algorithmic_index: float, cfg, reference_compute: float) -> None:
+        """Book the H100e rented this month and update the capability of its models.
+
+        A model is trained on the lab's last ``run_interval_months`` of effective compute
+        (H100e-hours times the algorithmic-efficiency index), so capability moves with the
+        compute it buys, without the jump of a finished run (:mod:`abm.economy.frontier`).
+        """
         self.training_h100e = float(h100e)
         self.training_spend = float(spend)
-        self.run_compute += h100e * hours * algorithmic_index
         self.cash -= spend
+        if not self.frontier_lab:
+            return
+        tr = cfg.training
+        self.compute_window.append(h100e * hours * algorithmic_index)
+        del self.compute_window[:-int(tr.run_interval_months)]
+        level = float(frontier.capability_level(sum(self.compute_window) / reference_compute,
+                                                tr.compute_growth, tr.algorithmic_progress))
+        # Capability is not forgotten when spending pauses.
+        self.level = max(self.level, level)
 
     # -- money ------------------------------------------------------------------------------
     def settle(self, *, revenue: float, rental_income: float, energy: float, opex: float,

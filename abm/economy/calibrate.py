@@ -41,10 +41,12 @@ def list_price_markups(cfg, marginal_cost: np.ndarray) -> np.ndarray:
 
 def initial_growth(cfg, state0, state12, reference_pace: float) -> float:
     """Yearly growth of compute demand implied by the exogenous paths over the first year:
-    adoption x use per adopter x test-time compute, over serving efficiency, times the growth
-    of compute per token as models advance ``reference_pace`` frontier-months a year."""
+    adoption x use per adopter x test-time compute x the uses new capability opens, over
+    serving efficiency, times the growth of compute per token as models advance
+    ``reference_pace`` frontier-months a year."""
     tokens = (state12.adoption * state12.use_per_adopter * state12.test_time.mean()
-              / (state0.adoption * state0.use_per_adopter * state0.test_time.mean()))
+              / (state0.adoption * state0.use_per_adopter * state0.test_time.mean())
+              * cfg.demand.capability_demand_growth ** (reference_pace / 12.0))
     return float(tokens * np.exp(state0.kappa * reference_pace)
                  * state0.efficiency / state12.efficiency)
 
@@ -93,7 +95,7 @@ def calibrate(model, state) -> None:
     fleet.tier_alloc = np.where(total > 0, compute / np.where(total > 0, total, 1.0),
                                 fleet.tier_alloc)
     demand_h100e = compute.sum(axis=1) / costs.HOURS_PER_MONTH
-    model.serving_need = demand_h100e / cfg.supply.max_utilisation
+    model.serving_need = demand_h100e / cfg.supply.target_utilisation
     revenue_site = np.zeros(fleet.n_sites)
     np.add.at(revenue_site, offers.site, res.offer_revenue)
     per_hour = np.divide(revenue_site, demand_h100e * costs.HOURS_PER_MONTH,

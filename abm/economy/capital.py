@@ -202,10 +202,19 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
 
     v_shell, planned = value(lb)
     v_chip, _ = value(li)
+    # Credit against the expected value of each provider's installed fleet.
+    fleet_value = np.bincount(fleet.provider, weights=np.maximum(v_chip, 0.0) * fleet.installed,
+                              minlength=n_p)
+    for p, v in zip(providers, fleet_value, strict=True):
+        p.update_credit(v, s.loan_to_value)
     subsidy = np.array([n.subsidy for n in model.nations])[fleet.nation]
     chip_cost = exp.chip_price[pool.astype(int)]
     shell_cost = state.shell_cost_per_kw * kw_new
-    q = v_shell / ((chip_cost + shell_cost) * (1.0 - subsidy))
+    # The chips for a shell ordered now are bought when it is nearly ready, at the expected
+    # chip price then (falling with price-performance), discounted to today.
+    wait = lb - li
+    chip_later = chip_cost * (decline * state.monthly_discount) ** wait
+    q = v_shell / ((chip_later + shell_cost) * (1.0 - subsidy))
     base = np.maximum(planned, outcome.demand_h100e / s.target_utilisation)
     order = base * order_rate(q, s.investment_adjustment_cost)  # H100e at arrival
 
@@ -214,7 +223,7 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     it_mw = order * kw_arrival / 1000.0
     headroom = np.array([n.grid_headroom_mw for n in model.nations])
     it_mw *= scale_to_headroom(it_mw * s.pue, fleet.nation, headroom)
-    commit = it_mw * 1000.0 * (state.shell_cost_per_kw + chip_cost / kw_arrival) * (1 - subsidy)
+    commit = it_mw * 1000.0 * (state.shell_cost_per_kw + chip_later / kw_arrival) * (1 - subsidy)
     funds = np.array([p.available_funds for p in providers])
     it_mw *= scale_to_budget(commit, fleet.provider, funds)
     shell_spend = it_mw * 1000.0 * state.shell_cost_per_kw
@@ -246,9 +255,4 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
                                                     minlength=geo.n), strict=True):
         n.subsidy_paid += float(amount)
 
-    # Credit against the expected value of each provider's installed fleet.
-    fleet_value = np.bincount(fleet.provider, weights=np.maximum(v_chip, 0.0) * fleet.installed,
-                              minlength=n_p)
-    for p, v in zip(providers, fleet_value, strict=True):
-        p.update_credit(v, s.loan_to_value)
     return {"q": q, "shell_mw": it_mw, "chips": alloc, "value": v_chip}

@@ -26,7 +26,7 @@ import numpy as np
 from abm.agents.hyperscaler import N_TIERS, OPEN
 from abm.economy import costs, frontier
 from abm.market import ClearingResult, DemandBook, SupplyBook
-from abm.market.pricing import nash_bertrand_price, own_price_elasticity
+from abm.market.pricing import nash_bertrand_price
 
 H = costs.HOURS_PER_MONTH
 
@@ -238,12 +238,7 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
     revenue = grid(result.offer_revenue)
     price = grid(result.price, np.nan)
     premium = grid(result.scarcity_premium)
-    # Demand at the ask: what the offer's buyers take at the clearing price, scaled back to
-    # the ask along the offer's own-price elasticity (binding offers only).
-    elasticity = own_price_elasticity(result, supply, demand)
-    ratio = np.divide(result.price, supply.ask)
-    at_ask = result.offer_tokens * np.where(np.isfinite(elasticity), ratio ** elasticity, 1.0)
-    demand_at_ask = grid(at_ask)
+    demand_at_ask = grid(result.demand_at_ask)
     g = np.where(np.isfinite(offers.compute), offers.compute, 0.0)
     busy = (tokens * g).sum(axis=1) / H
     wanted = (demand_at_ask * g).sum(axis=1) / H
@@ -259,14 +254,13 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
     fleet.markup = np.where(closed, np.exp((1 - lam) * np.log(fleet.markup)
                                            + lam * np.log(np.where(closed, target_markup, 1.0))),
                             fleet.markup)
-    # Capacity follows demand within a site: tier shares move toward the compute each tier's
-    # buyers want at the asks.
+    # Compute is fungible across a site's tiers: next month each tier gets the share of the
+    # site's serving capacity that its buyers wanted at the asks this month.
     want_compute = demand_at_ask * g
     total = want_compute.sum(axis=1, keepdims=True)
     served = np.isfinite(offers.level)
-    target_alloc = np.where(total > 0, want_compute / np.where(total > 0, total, 1.0),
-                            fleet.tier_alloc)
-    alloc = (1 - lam) * fleet.tier_alloc + lam * target_alloc
+    alloc = np.where(total > 0, want_compute / np.where(total > 0, total, 1.0),
+                     fleet.tier_alloc)
     alloc = np.where(served, alloc, 0.0)
     norm = alloc.sum(axis=1, keepdims=True)
     fleet.tier_alloc = np.where(norm > 0, alloc / np.where(norm > 0, norm, 1.0),

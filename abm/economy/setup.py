@@ -128,19 +128,21 @@ def initial_fleet(cfg, world, geo: Geography, provider_index: dict) -> Fleet:
     total = s.world_compute_h100e * compute_share * share
     fleet = Fleet.empty(owner, nation, domestic, life=life, install_lead=li, build_lead=lb)
     fleet.chips, fleet.power, fleet.cost = _vintage_arrays(cfg, total, life)
-    # Chips bought in the last ``li`` months are being installed; shells for the chips of the
-    # next ``lb`` months are being built (both in proportion to today's fleet).
+    # Chips bought in the last ``li`` months are being installed (their shells are ready);
+    # shells are being built for the chips of the next months: the shell finishing in month
+    # k + 1 holds the chips bought in month k + 1 - li (in proportion to today's fleet).
     modelled = world.providers["compute_share"].sum()
     split = total / max(total.sum(), 1e-300) * modelled
     past = output_path(cfg, np.arange(-li, 0))
-    future = output_path(cfg, np.arange(li, li + lb))
     kw_now = s.h100e_kw
-    kw_future = s.h100e_kw / s.hardware_perf_per_watt_growth ** (np.arange(li, li + lb) / 12.0)
     fleet.arriving = past[:, None] * split[None, :]
     fleet.arriving_power = fleet.arriving * kw_now / 1000.0
     fleet.arriving_cost = fleet.arriving * cfg.chips.vendor_price_usd
     fleet.shells = fleet.occupied_mw.copy()
-    fleet.shell_pipeline = (future * kw_future / 1000.0)[:, None] * split[None, :]
+    bought = np.arange(lb) + 1 - li  # month the chips of each pipeline shell are bought
+    kw_then = s.h100e_kw / s.hardware_perf_per_watt_growth ** (np.maximum(bought, 0) / 12.0)
+    future = np.where(bought >= 0, output_path(cfg, np.maximum(bought, 0)), 0.0)
+    fleet.shell_pipeline = (future * kw_then / 1000.0)[:, None] * split[None, :]
     # Shells in use are as old as the chips in them on average; those being built are new.
     mean_age = float((past_output_weights(cfg, life) * np.arange(life)).sum())
     remaining = max(0.0, 1.0 - mean_age / s.shell_life_months)

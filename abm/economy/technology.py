@@ -102,7 +102,8 @@ def month_state(cfg, month: int, base_electricity: np.ndarray, exposure: np.ndar
     s, d, ch, tr = cfg.supply, cfg.demand, cfg.chips, cfg.training
     pp = paths.compounding(month, s.hardware_price_performance_growth)
     ppw = paths.compounding(month, s.hardware_perf_per_watt_growth)
-    algorithmic = paths.compounding(month, tr.algorithmic_progress)
+    algorithmic = paths.declining_growth_index(month, tr.algorithmic_progress,
+                                               tr.algorithmic_progress_final)
     software = paths.declining_growth_index(month, s.software_efficiency_growth,
                                             s.software_efficiency_growth_final)
     shock = cfg.energy.price_shock if month >= cfg.energy.price_shock_month else 1.0

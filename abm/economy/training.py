@@ -10,7 +10,8 @@ from abm.economy.rental import RentalResult, clear_rental
 
 
 def spare_capacity(installed: np.ndarray, serving_need: np.ndarray) -> np.ndarray:
-    """H100e a site can rent out: what serving last month's demand at the asks leaves."""
+    """H100e a site can rent out: what serving last month's demand at the asks, at the target
+    utilisation, leaves."""
     return np.maximum(installed - serving_need, 0.0)
 
 
@@ -37,7 +38,8 @@ def rent_training(model, state, cost_per_hour: np.ndarray,
     fleet.training = result.site_h100e
     for lab, h100e, spend in zip(labs, result.lab_h100e, result.lab_spend, strict=True):
         if hasattr(lab, "run_budget"):
-            lab.receive_training(h100e, spend, HOURS_PER_MONTH, state.algorithmic_index)
+            lab.receive_training(h100e, spend, HOURS_PER_MONTH, state.algorithmic_index, cfg,
+                                 model.reference_compute)
         else:
             lab.receive_training(h100e, spend)
     return result

@@ -64,6 +64,8 @@ class ClearingResult:
     class_shares : (C, O) logit choice shares at the clearing prices.
     tariff_revenue : (N,) tariff collected by each nation.
     excess_demand : (O,) demand minus capacity at the final prices before rationing.
+    demand_at_ask : (O,) what each offer's buyers would take if every offer sold at its ask
+        (no scarcity premia anywhere), M tokens/month.
     rounds : number of price-adjustment rounds used.
     converged : whether the equilibrium tolerance was met (else the residual was rationed).
     """
@@ -83,6 +85,7 @@ class ClearingResult:
     class_shares: FloatArray
     tariff_revenue: FloatArray
     excess_demand: FloatArray
+    demand_at_ask: FloatArray
     rounds: int
     converged: bool
 
@@ -485,8 +488,8 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         segment_unserved_budget=segment_unserved_budget, segment_latent=segment_latent,
         segment_demand=wanted, class_offer_tokens=class_offer,
         class_effective_price=np.exp(d.log_price_index), class_shares=shares,
-        tariff_revenue=tariff_revenue, excess_demand=excess, rounds=rounds,
-        converged=converged)
+        tariff_revenue=tariff_revenue, excess_demand=excess,
+        demand_at_ask=at_ask.offer_demand, rounds=rounds, converged=converged)
 
 
 # --------------------------------------------------------------------------- step demand
@@ -602,4 +605,5 @@ def clear_step(supply: SupplyBook, demand: DemandBook,
         segment_demand=np.where(bid >= p_face, ref, 0.0) if traded else np.zeros_like(ref),
         class_offer_tokens=class_offer, class_effective_price=np.full(n_cls, p_face),
         class_shares=class_shares, tariff_revenue=np.zeros(demand.tariff.shape[0]),
-        excess_demand=offer_tokens - cap, rounds=0, converged=True)
+        excess_demand=offer_tokens - cap, demand_at_ask=np.where(ask <= p_face, cap, 0.0)
+        if traded else np.zeros_like(cap), rounds=0, converged=True)
