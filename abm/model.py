@@ -224,12 +224,13 @@ class ComputeEconomy(mesa.Model):
         self.state = state = self._begin_month()
         cost = self.site_costs(state)
         rental = training.rent_training(self, state, cost.per_hour, self.serving_need)
-        supply, offers = exchange.build_supply(cfg, state, self.fleet, self.providers, cost,
-                                               self.site_utilisation(), cfg.demand.nesting)
         demand, layout = exchange.build_demand(
             cfg, state, self.geo, self.uc, self.users, self.nations,
             list(self.agents_by_type.get(Startup, [])), self.need_per_usecase(state),
             self.open_quality)
+        supply, offers = exchange.build_supply(cfg, state, self.fleet, self.providers, cost,
+                                               self.site_utilisation(), cfg.demand.nesting,
+                                               demand)
         self.demand_book = demand
         t1 = time.perf_counter()
         warm = None if self.last_price is None else np.maximum(

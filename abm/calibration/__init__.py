@@ -435,7 +435,8 @@ def providers() -> pd.DataFrame:
         One row per provider: ``provider``, ``kind`` (one of :data:`PROVIDER_KINDS`),
         ``home`` (a nation), ``cloud_share`` (share of world cloud-infrastructure revenue; the
         column sums to at most 1), ``compute_share`` (share of the world's AI compute it owns
-        in January 2025; sums to at most 1 with :func:`outside_owners`), ``frontier_lab`` and ``custom_silicon`` (bool),
+        in January 2025; sums to at most 1 with :func:`outside_owners`), ``frontier_lab``
+        and ``custom_silicon`` (bool),
         ``frontier_lag_months`` (lag of the best model it serves behind the frontier at
         January 2025) and ``source``.
 
@@ -752,7 +753,8 @@ def _synthetic_providers(rng: np.random.Generator, nat: pd.DataFrame,
     compute = _SYNTHETIC_COMPUTE_SHARE * compute / compute.sum()
     prov = pd.DataFrame({
         "provider": names, "kind": kind, "home": nat["nation"].to_numpy()[home],
-        "cloud_share": share, "compute_share": compute, "frontier_lab": frontier_lab, "custom_silicon": custom_silicon,
+        "cloud_share": share, "compute_share": compute, "frontier_lab": frontier_lab,
+        "custom_silicon": custom_silicon,
         "frontier_lag_months": lag, "source": _SYNTHETIC,
     })
 

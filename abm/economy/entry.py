@@ -102,8 +102,8 @@ def enter_neocloud(model, state, appeal: float) -> None:
     index = len(model.providers)
     p = Hyperscaler(model, row, index=index, appeal=appeal)
     model.providers.append(p)
-    new = Fleet.empty([index], [site], [geo.export_tier[site] == 3], life=model.fleet.chips.shape[0],
-                      install_lead=model.fleet.arriving.shape[0],
+    new = Fleet.empty([index], [site], [geo.export_tier[site] == 3],
+                      life=model.fleet.chips.shape[0], install_lead=model.fleet.arriving.shape[0],
                       build_lead=model.fleet.shell_pipeline.shape[0])
     kw = state.kw_per_h100e_new
     it_mw = s.neocloud_entry_h100e * kw / 1000.0

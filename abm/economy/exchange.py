@@ -25,10 +25,12 @@ import numpy as np
 
 from abm.agents.hyperscaler import N_TIERS, OPEN
 from abm.economy import costs, frontier
-from abm.market import ClearingResult, DemandBook, SupplyBook
+from abm.market import ClearingResult, DemandBook, SupplyBook, offer_demand
 from abm.market.pricing import nash_bertrand_price
 
 H = costs.HOURS_PER_MONTH
+#: Smallest compute a site puts behind a tier, H100e (one accelerator).
+MIN_ALLOCATION_H100E = 1.0
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,15 @@ def tier_levels(cfg, state, providers, fleet) -> np.ndarray:
 
 
 def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation: np.ndarray,
-                 nesting: float) -> tuple[SupplyBook, Offers]:
-    """The supply book: one offer per served (site, tier) with capacity (see module doc)."""
+                 nesting: float, demand: DemandBook | None = None
+                 ) -> tuple[SupplyBook, Offers]:
+    """The supply book: one offer per served (site, tier) with capacity (see module doc).
+
+    Compute is fungible across a site's tiers: each site splits its serving capacity across
+    the tiers it serves in proportion to the compute its buyers want from each at the asks
+    this month (:func:`abm.market.offer_demand`), so capacity binds at the site, not at an
+    arbitrary tier. Without ``demand`` the split is ``fleet.tier_alloc``.
+    """
     s = cfg.supply
     level = tier_levels(cfg, state, providers, fleet)
     served = np.isfinite(level)
@@ -151,14 +160,33 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
     quality = frontier.relative_quality(state.frontier_level - np.where(served, level, 0.0),
                                         cfg.tiers.quality_decay_per_year)
     latency = costs.queueing_latency_ms(utilisation * s.max_utilisation, s.queue_latency_ms)
-    live = served & (capacity > 0) & np.isfinite(appeal)[:, None]
-    site, tier = np.nonzero(live)
+    site_capacity = serving * H * s.max_utilisation  # H100e-hours per month
+    live = served & (site_capacity > 0)[:, None] & np.isfinite(appeal)[:, None]
+    if demand is not None:
+        capacity = np.where(live, 1.0, 0.0)  # on the market while the split is found
+    site, tier = np.nonzero(live & (capacity > 0))
     is_open = tier == OPEN
-    supply = SupplyBook(
-        provider=fleet.provider[site], region=fleet.nation[site],
-        tier=np.where(is_open, 1, tier), open_weights=is_open,
-        capacity=capacity[site, tier], marginal_cost=mc[site, tier], ask=ask[site, tier],
-        quality=quality[site, tier], latency_ms=latency[site], appeal=appeal[site])
+
+    def book(cap):
+        return SupplyBook(
+            provider=fleet.provider[site], region=fleet.nation[site],
+            tier=np.where(is_open, 1, tier), open_weights=is_open, capacity=cap,
+            marginal_cost=mc[site, tier], ask=ask[site, tier], quality=quality[site, tier],
+            latency_ms=latency[site], appeal=appeal[site])
+
+    supply = book(capacity[site, tier])
+    if demand is not None:
+        compute = offer_demand(supply, demand) * g[site, tier]  # H100e-hours wanted
+        wanted = np.bincount(site, weights=compute, minlength=fleet.n_sites)
+        n_served = np.bincount(site, minlength=fleet.n_sites)
+        share = np.where(wanted[site] > 0, compute / np.where(wanted[site] > 0, wanted[site], 1.0),
+                         1.0 / np.maximum(n_served[site], 1))
+        # A tier gets at least one whole accelerator or nothing.
+        share = np.where(serving[site] * share >= MIN_ALLOCATION_H100E, share, 0.0)
+        supply = book(site_capacity[site] * share / g[site, tier])
+        alloc = np.zeros((fleet.n_sites, N_TIERS))
+        alloc[site, tier] = share
+        fleet.tier_alloc = alloc
     offers = Offers(site=site, tier=tier, compute=g, level=level, marginal_cost=mc, ask=ask,
                     serving_h100e=serving)
     return supply, offers
@@ -254,18 +282,6 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
     fleet.markup = np.where(closed, np.exp((1 - lam) * np.log(fleet.markup)
                                            + lam * np.log(np.where(closed, target_markup, 1.0))),
                             fleet.markup)
-    # Compute is fungible across a site's tiers: next month each tier gets the share of the
-    # site's serving capacity that its buyers wanted at the asks this month.
-    want_compute = demand_at_ask * g
-    total = want_compute.sum(axis=1, keepdims=True)
-    served = np.isfinite(offers.level)
-    alloc = np.where(total > 0, want_compute / np.where(total > 0, total, 1.0),
-                     fleet.tier_alloc)
-    alloc = np.where(served, alloc, 0.0)
-    norm = alloc.sum(axis=1, keepdims=True)
-    fleet.tier_alloc = np.where(norm > 0, alloc / np.where(norm > 0, norm, 1.0),
-                                fleet.tier_alloc)
-
     provider_revenue = np.bincount(fleet.provider, weights=revenue.sum(axis=1),
                                    minlength=n_providers)
     foreign = demand.region_nation[supply.region][None, :] != demand.class_nation[:, None]

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.sparse.linalg import LinearOperator
 
 from abm.market.auction import double_auction
 from abm.market.books import DemandBook, SupplyBook, _as_float, class_volume
@@ -325,20 +326,22 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
             return step
         except np.linalg.LinAlgError:
             pass
-    from scipy.sparse.linalg import LinearOperator, gmres
+    groups = _nest_groups(parts.nest_b if parts.wn is not None else terms.nest_of[idx])
+    blocks = _nest_blocks(parts, groups)
+    if parts.u.shape[1] <= _WOODBURY_MAX_CLASSES:
+        solved = _woodbury_solve(parts, blocks, rhs)
+        if solved is not None:
+            step[idx] = solved
+            return step
+    from scipy.sparse.linalg import gmres
 
     n = idx.size
     u = np.ascontiguousarray(parts.u)
     vt = np.ascontiguousarray(parts.v.T)
     own = parts.own
     if parts.wn is not None:
-        nest_b, wn = parts.nest_b, parts.wn
-        order = np.argsort(nest_b, kind="stable")
-        sorted_b = nest_b[order]
-        change = sorted_b[1:] != sorted_b[:-1]
-        starts = np.flatnonzero(np.r_[True, change])
-        group_of = np.empty(n, dtype=int)
-        group_of[order] = np.cumsum(np.r_[0, change.astype(int)])
+        wn = parts.wn
+        order, starts, group_of = groups
 
         def matvec(x):
             sums = np.add.reduceat((wn * x[None, :])[:, order], starts, axis=1)  # (A, Gb)
@@ -348,15 +351,84 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
         def matvec(x):
             return -own * x + u @ (vt @ x)
     jac_op = LinearOperator((n, n), matvec=matvec, dtype=float)
-    precond = LinearOperator((n, n), matvec=lambda x: -x / np.maximum(own, 1e-12),
-                             dtype=float)
+    precond = _block_jacobi(blocks, n)
     # Inexact Newton: a loose inner tolerance is enough, the outer loop corrects.
     sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-4, restart=40, maxiter=2)
     step[idx] = sol
     return step
 
 
+def _nest_groups(nest_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Binding offers grouped by nest: the sorting order, group starts, group of each offer."""
+    order = np.argsort(nest_b, kind="stable")
+    sorted_b = nest_b[order]
+    change = sorted_b[1:] != sorted_b[:-1]
+    starts = np.flatnonzero(np.r_[True, change])
+    group_of = np.empty(nest_b.size, dtype=int)
+    group_of[order] = np.cumsum(np.r_[0, change.astype(int)])
+    return order, starts, group_of
+
+
+def _nest_blocks(parts: _JacobianParts, groups) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The inverse of each nest's block ``-diag(own) + U_g W_g^T`` of the Jacobian without its
+    across-class low-rank term ``U V^T``: (offers of the nest, inverse) pairs."""
+    order, starts, _ = groups
+    ends = np.r_[starts[1:], order.size]
+    blocks = []
+    for a, b in zip(starts, ends, strict=True):
+        members = order[a:b]
+        own = parts.own[members]
+        if parts.wn is None:
+            blocks.append((members, np.diag(-1.0 / np.maximum(own, 1e-300))))
+            continue
+        jac = parts.u[members] @ parts.wn[:, members]
+        jac[np.diag_indices_from(jac)] -= own
+        try:
+            blocks.append((members, np.linalg.inv(jac)))
+        except np.linalg.LinAlgError:
+            blocks.append((members, np.diag(-1.0 / np.maximum(own, 1e-300))))
+    return blocks
+
+
+def _apply_blocks(blocks, x: FloatArray) -> FloatArray:
+    out = np.empty_like(x)
+    for members, inv in blocks:
+        out[members] = inv @ x[members]
+    return out
+
+
+def _woodbury_solve(parts: _JacobianParts, blocks, rhs: FloatArray) -> FloatArray | None:
+    """Exact Newton direction by the Sherman-Morrison-Woodbury identity.
+
+    The Jacobian is ``M + U V^T`` with ``M`` block diagonal by nest (:func:`_nest_blocks`)
+    and ``U V^T`` of rank at most the number of active classes ``A``, so
+    ``J^-1 b = M^-1 b - M^-1 U (I + V^T M^-1 U)^-1 V^T M^-1 b`` costs one ``A x A`` solve.
+    Returns None when that system is singular.
+    """
+    y = _apply_blocks(blocks, parts.u)  # (B, A) = M^-1 U
+    z = _apply_blocks(blocks, rhs)  # M^-1 b
+    k = parts.v.T @ y
+    k[np.diag_indices_from(k)] += 1.0
+    try:
+        t = np.linalg.solve(k, parts.v.T @ z)
+    except np.linalg.LinAlgError:
+        return None
+    return z - y @ t
+
+
+def _block_jacobi(blocks, n: int) -> LinearOperator:
+    """Preconditioner: the inverse of the Jacobian's within-nest diagonal blocks.
+
+    Each provider's offers are close substitutes (the nested logit), so much of the
+    Jacobian's weight sits in its nest blocks; inverting them exactly leaves GMRES the
+    coupling across nests to resolve.
+    """
+    return LinearOperator((n, n), matvec=lambda x: _apply_blocks(blocks, x), dtype=float)
+
+
 _DENSE_NEWTON_MAX = 150
+#: Above this many active classes the Woodbury solve gives way to GMRES.
+_WOODBURY_MAX_CLASSES = 800
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
@@ -490,6 +562,37 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         class_effective_price=np.exp(d.log_price_index), class_shares=shares,
         tariff_revenue=tariff_revenue, excess_demand=excess,
         demand_at_ask=at_ask.offer_demand, rounds=rounds, converged=converged)
+
+
+def offer_demand(supply: SupplyBook, demand: DemandBook,
+                 price: FloatArray | None = None) -> FloatArray:
+    """What each offer's buyers would take at ``price`` (default: the asks), M tokens/month.
+
+    Capacity plays no part: this is demand, not a clearing. Used by sellers to split
+    capacity across their offers before the market clears.
+
+    Parameters
+    ----------
+    supply, demand : SupplyBook, DemandBook
+    price : (O,) array, optional
+        $/M tokens, > 0; the asks when omitted.
+
+    Returns
+    -------
+    (O,) float array
+
+    Raises
+    ------
+    ValueError
+        If ``price`` is not a length-O array of finite positive numbers.
+    """
+    if price is None:
+        price = supply.ask
+    else:
+        price = _as_float("price", price, supply.n_offers, positive=True)
+    terms = choice_terms(supply, demand)
+    rows, active = _active_terms(terms, demand)
+    return _demand_at(np.asarray(price, dtype=float), rows, active, demand).offer_demand
 
 
 # --------------------------------------------------------------------------- step demand
