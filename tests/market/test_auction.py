@@ -7,8 +7,6 @@ loop-based reference :func:`abm.market.reference.naive_double_auction`.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -350,18 +348,14 @@ def test_large_tied_book_matches_naive(seed):
     assert_invariants(r, bp, bq, ap, aq)
 
 
-def test_million_orders_per_side_is_fast():
+def test_million_orders_per_side_clear_consistently():
+    # Correctness at scale only; the time it takes is reported by `python -m abm.bench
+    # market` (case double_auction, size 1000000), never asserted in a test.
     rng = np.random.default_rng(42)
     n = 1_000_000
     bp, ap = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
     bq, aq = rng.uniform(0, 10, n), rng.uniform(0, 10, n)
-    timings = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        r = double_auction(bp, bq, ap, aq)
-        timings.append(time.perf_counter() - t0)
-    # Target is ~0.1-0.2 s; the bound is loose so a busy CI machine does not flake.
-    assert min(timings) < 1.0, timings
+    r = double_auction(bp, bq, ap, aq)
     assert 45.0 < r.price < 55.0
     assert_allclose(r.bid_fill.sum(), r.volume, rtol=1e-9)
     assert_allclose(r.ask_fill.sum(), r.volume, rtol=1e-9)
