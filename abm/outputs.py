@@ -34,6 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from abm.threads import RUN_THREADS
+
 log = logging.getLogger(__name__)
 
 TABLES = ("global", "nations", "providers", "markets")
@@ -237,6 +239,7 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
         "git": git_info(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "threads": {"run_threads": RUN_THREADS, "ABM_THREADS": os.environ.get("ABM_THREADS")},
         "started_at": _now(),
         "finished_at": None,
         "wall_time_s": None,
@@ -264,6 +267,7 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
         atomic_write_bytes(run_dir / CONFIG, data)
         files[CONFIG] = {"sha256": sha256_bytes(data), "bytes": len(data)}
         manifest.update(files=files, timings=dict(getattr(result, "timings", {}) or {}))
+        manifest["threads"].update(getattr(result, "threads", {}) or {})
     except BaseException as exc:
         manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         finished_at=_now(), wall_time_s=round(time.perf_counter() - tic, 3))
