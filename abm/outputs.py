@@ -124,8 +124,20 @@ def canonical_json(obj: Any) -> str:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a resolved config (a plain dict)."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
+    """sha256 of what a run computes from: the resolved config (a plain dict) and the
+    content of every calibration table it reads.
+
+    The tables are the packaged ones, or those of the config's ``data_dir``
+    (:func:`abm.calibration.fingerprint`); the data_dir's path is left out, so moving a
+    data directory keeps the hash while editing any table (packaged or not) changes it, and
+    a resumed sweep re-runs what an edit made stale.
+    """
+    from abm.calibration import fingerprint
+
+    tables = fingerprint(config.get("data_dir"))["tables"]
+    identity = {"config": {k: v for k, v in config.items() if k != "data_dir"},
+                "calibration": {name: meta["sha256"] for name, meta in tables.items()}}
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
 
 @cache
@@ -211,12 +223,14 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
     """
     from omegaconf import OmegaConf
 
+    from abm.calibration import fingerprint
     from abm.config import to_dict
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = to_dict(cfg)
     digest = config_hash(resolved)
+    calibration = fingerprint(resolved.get("data_dir"))
     if is_complete(run_dir, digest):
         log.info("skipping complete run %s (config %s)", run_dir, digest[:12])
         manifest = read_manifest(run_dir) or {}
@@ -235,6 +249,7 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
         "size": cfg.size.name,
         "overrides": list(overrides),
         "config_hash": digest,
+        "calibration": calibration,
         "versions": package_versions(),
         "git": git_info(),
         "host": socket.gethostname(),

@@ -51,12 +51,13 @@ class Problem:
                 "bounds": [[float(lo), float(hi)] for lo, hi in self.bounds]}
 
     @classmethod
-    def from_parameters(cls, keys: Sequence[str]) -> Problem:
+    def from_parameters(cls, keys: Sequence[str], data_dir: str | None = None) -> Problem:
         """A problem over model parameters (``group.name`` keys), bounded by the plausible
-        range (``low``, ``high``) of ``abm/calibration/parameters.csv``."""
+        range (``low``, ``high``) of ``abm/calibration/parameters.csv`` (with the rows of
+        ``data_dir``'s parameters.csv, if given)."""
         from abm.config import parameter_table
 
-        table = parameter_table().set_index(["group", "name"])
+        table = parameter_table(data_dir).set_index(["group", "name"])
         bounds, integer = [], []
         for key in keys:
             group, _, name = key.partition(".")
