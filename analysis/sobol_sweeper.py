@@ -126,13 +126,13 @@ def job_overrides(arguments: Sequence[str], names: Sequence[str],
              f"hydra.sweep.subdir={subdir(index)}"] for index, values in rows]
 
 
-def draw_samples(parameters: Sequence[str], n: int, seed: int,
-                 calc_second_order: bool) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """A Saltelli sample of ``parameters`` (plausible ranges of parameters.csv), as the
-    rows :func:`read_samples` would return."""
+def draw_samples(parameters: Sequence[str], n: int, seed: int, calc_second_order: bool,
+                 data_dir: str | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A Saltelli sample of ``parameters`` (plausible ranges of parameters.csv, or of
+    ``data_dir``'s), as the rows :func:`read_samples` would return."""
     from analysis.sensitivity import Problem, saltelli_sample
 
-    problem = Problem.from_parameters(list(parameters))
+    problem = Problem.from_parameters(list(parameters), data_dir=data_dir)
     x = saltelli_sample(problem, n, seed, calc_second_order)
     rows = [(i, [format_value(v, is_int) for v, is_int in zip(row, problem.integer,
                                                                  strict=True)])
