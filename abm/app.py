@@ -199,13 +199,16 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     try:
         run_cfg = validate(cfg)
     except ConfigError as exc:
-        from abm.outputs import write_manifest
+        import contextlib
 
-        write_manifest(run_dir, {"status": "failed", "overrides": overrides,
-                                 "seed": OmegaConf.select(cfg, "seed"),
-                                 "scenario": OmegaConf.select(cfg, "scenario.name"),
-                                 "size": OmegaConf.select(cfg, "size.name"),
-                                 "error": f"ConfigError: {exc}"})
+        from abm.outputs import RunDirBusy, run_dir_lock, write_manifest
+
+        with contextlib.suppress(RunDirBusy), run_dir_lock(run_dir):  # never over a live run
+            write_manifest(run_dir, {"status": "failed", "overrides": overrides,
+                                     "seed": OmegaConf.select(cfg, "seed"),
+                                     "scenario": OmegaConf.select(cfg, "scenario.name"),
+                                     "size": OmegaConf.select(cfg, "size.name"),
+                                     "error": f"ConfigError: {exc}"})
         raise
     bar = _MonthBar(_progress_enabled(multirun), f"{run_cfg.scenario.name} seed={run_cfg.seed}")
     try:
