@@ -38,6 +38,7 @@ def my_data(tmp_path) -> Path:
     return data
 
 
+@pytest.mark.slow
 def test_a_run_on_my_own_tables(run_in, tmp_path, my_data):
     run_dir = tmp_path / "run"
     proc = run_in("size=small", "size.nations=[Nigeria]", "months=2", f"data_dir={my_data}",
@@ -71,12 +72,12 @@ def test_a_run_on_my_own_tables(run_in, tmp_path, my_data):
 
 
 def test_a_bad_data_table_is_refused_before_the_run_naming_file_row_and_column(
-        run_in, tmp_path, my_data):
+        refuse_in, tmp_path, my_data):
     nat = packaged("nations.csv")
     nat.loc[13, "gdp_pc_usd"] = "2,100"
     nat.to_csv(my_data / "nations.csv", index=False)
     run_dir = tmp_path / "run"
-    proc = run_in("size=small", "months=1", f"data_dir={my_data}", f"hydra.run.dir={run_dir}")
+    proc = refuse_in("size=small", "months=1", f"data_dir={my_data}", f"hydra.run.dir={run_dir}")
     assert proc.returncode == 2
     flat = " ".join(proc.stderr.split())
     for word in ("nations.csv", "column 'gdp_pc_usd'", "row 14 (Nigeria)", "'2,100'",
@@ -84,7 +85,7 @@ def test_a_bad_data_table_is_refused_before_the_run_naming_file_row_and_column(
         assert word in flat, flat
     assert "Traceback" not in proc.stderr
     assert not run_dir.exists()
-    proc = run_in("size=small", "months=1", f"data_dir={tmp_path / 'nowhere'}",
+    proc = refuse_in("size=small", "months=1", f"data_dir={tmp_path / 'nowhere'}",
                   f"hydra.run.dir={run_dir}")
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 

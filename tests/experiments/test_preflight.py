@@ -27,15 +27,15 @@ def refused(proc, *words: str) -> str:
 # ----------------------------------------------------------------------------- kind 3: world
 
 
-def test_a_world_without_any_provider_is_refused_before_any_run(run_in, tmp_path):
-    proc = run_in("size=small", "size.nations=[Nigeria]", "months=1",
+def test_a_world_without_any_provider_is_refused_before_any_run(refuse_in, tmp_path):
+    proc = refuse_in("size=small", "size.nations=[Nigeria]", "months=1",
                   f"hydra.run.dir={tmp_path / 'run'}")
     refused(proc, "size.nations=[Nigeria]", "no provider has capacity", "United States")
     assert not (tmp_path / "run").exists()
 
 
-def test_an_unknown_nation_is_refused_at_preflight_with_no_run_directory(run_in, tmp_path):
-    proc = run_in("size=small", "size.nations=[India,Atlantis]", "months=1",
+def test_an_unknown_nation_is_refused_at_preflight_with_no_run_directory(refuse_in, tmp_path):
+    proc = refuse_in("size=small", "size.nations=[India,Atlantis]", "months=1",
                   f"hydra.run.dir={tmp_path / 'run'}")
     refused(proc, "Atlantis", "unknown nation", "allowed", "Nigeria", "Rest of World")
     assert not (tmp_path / "run").exists()
@@ -48,11 +48,15 @@ def test_a_misspelt_nation_gets_a_suggestion():
         preflight(["size=small", "size.nations=[India,India]"], False)
 
 
-def test_small_synthetic_is_refused_with_the_fix_and_the_fix_runs(run_in, tmp_path):
-    proc = run_in("size=small", "size.synthetic=true", "months=1",
+def test_small_synthetic_is_refused_with_the_fix(refuse_in, tmp_path):
+    proc = refuse_in("size=small", "size.synthetic=true", "months=1",
                   f"hydra.run.dir={tmp_path / 'a'}")
     refused(proc, "size.synthetic=true", "Synthetic 001", "size.nations=[]")
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.slow
+def test_the_fix_for_small_synthetic_runs(run_in, tmp_path):
     proc = run_in("size=small", "size.synthetic=true", "size.nations=[]",
                   "size.synthetic_nations=12", "size.synthetic_providers=4", "months=1",
                   f"hydra.run.dir={tmp_path / 'b'}")
@@ -75,8 +79,8 @@ def test_every_single_nation_world_with_a_provider_passes_the_check():
 # ----------------------------------------------------------------------------- kind 3: labels
 
 
-def test_a_scenario_name_contradicting_the_group_is_refused(run_in, tmp_path):
-    proc = run_in("size=small", "months=2", "scenario.name=energy_shock",
+def test_a_scenario_name_contradicting_the_group_is_refused(refuse_in, tmp_path):
+    proc = refuse_in("size=small", "months=2", "scenario.name=energy_shock",
                   f"hydra.run.dir={tmp_path / 'run'}")
     refused(proc, "scenario.name=energy_shock", "scenario=baseline", "scenario=energy_shock")
     assert not (tmp_path / "run").exists()
@@ -88,41 +92,51 @@ def test_labels_that_agree_pass_and_size_labels_are_checked_too():
         preflight(["size=small", "size.name=world"], False)
 
 
-def test_config_dir_does_not_bypass_the_preflight(run_in, tmp_path):
+def _extra_scenario(tmp_path):
     extra = tmp_path / "extra"
     (extra / "scenario").mkdir(parents=True)
     (extra / "scenario" / "mine.yaml").write_text(
         "# @package _global_\nscenario:\n  name: mine\n  description: my scenario\n"
         "energy:\n  price_shock: 1.5\n")
-    proc = run_in("--config-dir", str(extra), "scenario=mine", "demand.elasticity=-1",
+    return extra
+
+
+def test_config_dir_does_not_bypass_the_preflight(refuse_in, tmp_path):
+    extra = _extra_scenario(tmp_path)
+    proc = refuse_in("--config-dir", str(extra), "scenario=mine", "demand.elasticity=-1",
                   "size=small", "months=1", f"hydra.run.dir={tmp_path / 'bad'}")
     refused(proc, "demand.elasticity", "out of range")
     assert not (tmp_path / "bad").exists()
-    proc = run_in("--config-dir", str(extra), "scenario=mine", "size=small",
-                  "size.nations=[Nigeria]", f"hydra.run.dir={tmp_path / 'bad'}")
-    refused(proc, "no provider has capacity")
-    proc = run_in("--config-dir", str(tmp_path / "missing"), "size=small", "months=1")
+    proc = refuse_in("--config-dir", str(tmp_path / "missing"), "size=small", "months=1")
     refused(proc, "--config-dir", "no such directory")
+    with pytest.raises(PreflightError, match="no provider has capacity"):
+        preflight(["scenario=mine", "size=small", "size.nations=[Nigeria]"], False,
+                  config_dir=str(extra))
+
+
+@pytest.mark.slow
+def test_a_scenario_from_a_config_dir_runs(run_in, tmp_path):
+    extra = _extra_scenario(tmp_path)
     proc = run_in("--config-dir", str(extra), "scenario=mine", "size=small", "months=1",
                   f"hydra.run.dir={tmp_path / 'good'}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert manifest(tmp_path / "good")["scenario"] == "mine"
 
 
-def test_config_path_is_preflighted_too(run_in, tmp_path):
+def test_config_path_is_preflighted_too(refuse_in, tmp_path):
     import shutil
 
     conf = tmp_path / "conf"
     shutil.copytree(CONF, conf)
-    proc = run_in("--config-path", str(conf), "months=0", f"hydra.run.dir={tmp_path / 'r'}")
+    proc = refuse_in("--config-path", str(conf), "months=0", f"hydra.run.dir={tmp_path / 'r'}")
     refused(proc, "months", "[1, 1200]")
 
 
-def test_an_empty_run_dir_is_refused_instead_of_writing_into_the_cwd(run_in, tmp_path):
-    proc = run_in("size=small", "months=1", "hydra.run.dir=")
+def test_an_empty_run_dir_is_refused_instead_of_writing_into_the_cwd(refuse_in, tmp_path):
+    proc = refuse_in("size=small", "months=1", "hydra.run.dir=")
     refused(proc, "hydra.run.dir is empty")
     assert not list(tmp_path.glob("*.parquet")) and not (tmp_path / "manifest.json").exists()
-    proc = run_in("-m", "seed=0,1", "size=small", "months=1", "hydra.sweep.dir=")
+    proc = refuse_in("-m", "seed=0,1", "size=small", "months=1", "hydra.sweep.dir=")
     refused(proc, "hydra.sweep.dir is empty")
     assert not complete_manifests(tmp_path)
 
@@ -138,6 +152,7 @@ def test_glob_sweeps_expand_with_hydras_parser():
     assert plan.total == 6
 
 
+@pytest.mark.slow
 def test_a_glob_sweep_runs(run_in, tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_in("-m", "scenario=glob([baseline,energy*])", "size=small", "months=1",
@@ -157,14 +172,14 @@ def test_an_experiment_sweep_counts_its_own_params():
     assert plan.total == 100  # ... and its seeds when the command line gives none
 
 
-def test_a_bad_value_in_an_experiment_file_is_found_before_any_job(run_in, tmp_path):
+def test_a_bad_value_in_an_experiment_file_is_found_before_any_job(refuse_in, tmp_path):
     extra = tmp_path / "extra"
     (extra / "experiment").mkdir(parents=True)
     (extra / "experiment" / "bad.yaml").write_text(
         "# @package _global_\nhydra:\n  sweeper:\n    params:\n"
         "      demand.elasticity: 0.8,0.9,-3\n")
     sweep = tmp_path / "sweep"
-    proc = run_in("--config-dir", str(extra), "-m", "+experiment=bad", "size=small",
+    proc = refuse_in("--config-dir", str(extra), "-m", "+experiment=bad", "size=small",
                   "months=1", f"hydra.sweep.dir={sweep}")
     refused(proc, "demand.elasticity=-3", "out of range")
     assert not sweep.exists()
@@ -180,9 +195,9 @@ def test_every_job_of_a_large_sweep_is_checked():
     assert plan.total == 80
 
 
-def test_a_misspelt_launcher_setting_gets_a_suggestion(run_in, tmp_path):
+def test_a_misspelt_launcher_setting_gets_a_suggestion(refuse_in, tmp_path):
     for prefix in ("", "+"):
-        proc = run_in("-m", "seed=0,1", "size=small", "months=1", "hydra/launcher=joblib",
+        proc = refuse_in("-m", "seed=0,1", "size=small", "months=1", "hydra/launcher=joblib",
                       f"{prefix}hydra.launcher.njobs=2", f"hydra.sweep.dir={tmp_path / 's'}")
         refused(proc, "hydra.launcher.njobs", "did you mean `n_jobs`?")
         assert not (tmp_path / "s").exists()
@@ -190,8 +205,8 @@ def test_a_misspelt_launcher_setting_gets_a_suggestion(run_in, tmp_path):
         preflight(["seed=0,1", "+hydra.sweeper.max_batchsize=2"], True)
 
 
-def test_a_sweep_dir_that_depends_on_a_swept_key_is_refused(run_in, tmp_path):
-    proc = run_in("-m", "seed=0,1", "size=small", "months=1",
+def test_a_sweep_dir_that_depends_on_a_swept_key_is_refused(refuse_in, tmp_path):
+    proc = refuse_in("-m", "seed=0,1", "size=small", "months=1",
                   f"hydra.sweep.dir={tmp_path}/sweep_${{seed}}")
     refused(proc, "hydra.sweep.dir", "depends on a swept value", "2 directories")
     assert not list(tmp_path.glob("sweep_*"))
@@ -204,11 +219,11 @@ def test_two_jobs_sharing_a_subdirectory_are_refused():
         preflight(["seed=0,1", "hydra.sweep.subdir=same"], True)
 
 
-def test_a_swept_label_contradicting_the_group_is_refused(run_in, tmp_path):
+def test_a_swept_label_contradicting_the_group_is_refused(refuse_in, tmp_path):
     # The example of two configs mapped to one directory: refused outright here,
     # since scenario.name must be the scenario loaded (and subdirectory names are
     # injective anyway, see test_subdir_names_are_injective).
-    proc = run_in("-m", "scenario.name=a/b,a_b", "size=small", "months=1",
+    proc = refuse_in("-m", "scenario.name=a/b,a_b", "size=small", "months=1",
                   f"hydra.sweep.dir={tmp_path / 'sweep'}")
     refused(proc, "scenario.name=a/b contradicts")
     assert not (tmp_path / "sweep").exists()

@@ -106,6 +106,7 @@ def test_the_cli_refuses_an_invalid_abm_threads_before_any_work(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_the_manifest_records_the_thread_setting(tmp_path):
     proc = run_abm("months=1", "size=small", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
