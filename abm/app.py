@@ -235,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args, _ = get_args_parser().parse_known_args(argv)
+    if (args.help or args.cfg == "job") and not args.resolve:
+        # parameters at their default are \${abm_default:...} interpolations (see
+        # abm.config.schema_node); --help and --cfg job show their values
+        argv.append("--resolve")
     informational = any(getattr(args, name, None) for name in (
         "help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun"))
     if not informational:

@@ -227,3 +227,12 @@ def test_a_swept_label_contradicting_the_group_is_refused(refuse_in, tmp_path):
                   f"hydra.sweep.dir={tmp_path / 'sweep'}")
     refused(proc, "scenario.name=a/b contradicts")
     assert not (tmp_path / "sweep").exists()
+
+
+def test_help_shows_the_default_values_not_interpolations(tmp_path):
+    from .conftest import run_main
+
+    proc = run_main("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "abm_default" not in proc.stdout
+    assert "elasticity: 0.8" in proc.stdout
