@@ -138,6 +138,24 @@ def _to_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(text_.where(text_ != ""), errors="coerce").astype(float)
 
 
+def _to_optional_number(s: pd.Series) -> pd.Series:
+    """Numbers; empty cells NaN; text that is not a number stays text (the check fails)."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    text_ = _strip(s)
+    values = pd.to_numeric(text_.where(text_ != ""), errors="coerce").astype(float)
+    bad = values.isna() & (text_ != "")
+    if not bad.any():
+        return values
+    out = values.astype(object)
+    out[bad] = text_[bad]
+    return out
+
+
+def _as_float(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
 def _to_bool(s: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s
@@ -214,14 +232,19 @@ class TableSchema:
         elif spec.kind in ("number", "integer", "optional_number"):
             parser = _to_number
             if spec.kind == "optional_number":
+                parser = _to_optional_number
                 nullable = True
                 self._messages[f"{col}:null"] = lambda raw, value: ""
+                add("number", lambda s: _as_float(s).notna(),
+                    lambda raw, value: _not_a_number(raw).replace("a finite number",
+                                                                  "a number (or empty)"))
             else:
                 self._messages[f"{col}:null"] = lambda raw, value: _not_a_number(raw)
                 add("finite", lambda s: np.isfinite(s), lambda raw, value: _not_a_number(raw))
             lo, hi = spec.lo, spec.hi
             if lo > -INF or hi < INF:
-                add("range", lambda s, lo=lo, hi=hi: s.isna() | ((s >= lo) & (s <= hi)),
+                add("range", lambda s, lo=lo, hi=hi: _as_float(s).isna()
+                    | ((_as_float(s) >= lo) & (_as_float(s) <= hi)),
                     lambda raw, value, lo=lo, hi=hi:
                     f"{value!r} is out of range; allowed [{_fmt(lo)}, {_fmt(hi)}]")
             if spec.kind == "integer":

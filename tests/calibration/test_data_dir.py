@@ -175,6 +175,10 @@ def test_a_data_dir_parameters_file_replaces_the_rows_it_names(tmp_path):
      ["column 'value'", "row 1 (demand, elasticity)", "out of range"]),
     ("demand,elasticity,1.2,float,1,0.05,10,0.6,1.5,,n",
      ["column 'source'", "row 1 (demand, elasticity)", "source is empty"]),
+    ("demand,elasticity,1.2,float,1,abc,10,0.6,1.5,me,n",
+     ["column 'min'", "row 1 (demand, elasticity)", "'abc' is not a number"]),
+    ("demand,elasticity,1.2,float,1,0.05,10,1.5,0.6,me,n",
+     ["column 'high'", "row 1 (demand, elasticity)", "plausible range is empty"]),
 ])
 def test_a_corrupt_parameters_file_names_file_and_row(tmp_path, row, words):
     (tmp_path / "parameters.csv").write_text(PARAM_HEADER + row + "\n")
