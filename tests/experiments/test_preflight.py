@@ -236,3 +236,14 @@ def test_help_shows_the_default_values_not_interpolations(tmp_path):
     assert proc.returncode == 0
     assert "abm_default" not in proc.stdout
     assert "elasticity: 0.8" in proc.stdout
+
+
+@pytest.mark.slow
+def test_an_experiment_sweep_reports_its_real_size(run_in, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_in("-m", "+experiment=scenarios", "size=small", "months=1", "seed=0",
+                  f"hydra.sweep.dir={sweep}", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "sweep of 10 runs" in out and "[10/10] done" in out and "[10/1]" not in out
+    assert len(complete_manifests(sweep)) == 10
