@@ -207,9 +207,44 @@ PARAMETERS = TableSchema(
     ),
 )
 
-#: Every declared table, by name (the file name without ``.csv``).
+# Tables being added to the package (issue 8): declared here so that they are validated,
+# and replaceable from a data_dir, as soon as their CSV is in abm/calibration/.
+OUTSIDE_OWNERS = TableSchema(
+    file="outside_owners.csv",
+    key=("owner",),
+    columns={
+        "owner": text(),
+        "compute_share": number(0.0, 1.0),
+        "fragmented": boolean(),
+        "source": source(),
+    },
+)
+
+TARGETS = TableSchema(
+    file="targets.csv",
+    key=("moment",),
+    columns={
+        "moment": text(),
+        "value": number(),
+        "low": number(),
+        "high": number(),
+        "period": text(),
+        "unit": text(),
+        "source": source(),
+        "verify": boolean(),
+    },
+    row_checks=(
+        RowCheck("value", lambda df: (df["low"] <= df["value"]) & (df["value"] <= df["high"]),
+                 lambda df, i: f"{float(df['value'].iloc[i])!r} is outside its band "
+                               f"[{float(df['low'].iloc[i])!r}, {float(df['high'].iloc[i])!r}]"),
+    ),
+)
+
+#: Every declared table, by name (the file name without ``.csv``). Only those whose CSV is in
+#: the package are loaded (see :func:`abm.calibration.declared_tables`).
 SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (NATIONS, PROVIDERS, PROVIDER_SITES,
-                                                       USECASES, OPEN_LABS, PARAMETERS)}
+                                                       USECASES, OPEN_LABS, OUTSIDE_OWNERS,
+                                                       PARAMETERS, TARGETS)}
 
 
 # ------------------------------------------------------------------------------ across tables

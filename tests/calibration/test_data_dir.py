@@ -252,3 +252,47 @@ def _dict(cfg) -> dict:
     from abm.config import to_dict
 
     return to_dict(cfg)
+
+
+# ----------------------------------------------------------------------------- new tables
+
+
+def test_only_tables_in_the_package_are_loaded():
+    from abm.calibration.tables import SCHEMAS
+
+    packaged = set(packaged_tables())
+    assert set(cal.declared_tables()) == {n for n, s in SCHEMAS.items() if s.file in packaged}
+    assert {"nations", "providers", "provider_sites", "usecases", "open_labs",
+            "parameters"} <= set(cal.declared_tables())
+
+
+def test_the_targets_schema_checks_what_a_target_needs():
+    from abm.calibration.tables import TARGETS
+
+    raw = pd.DataFrame({
+        "moment": ["revenue_hhi", "capacity_hhi"], "value": ["2110", "1400"],
+        "low": ["1700", "900"], "high": ["2500", "1800"], "period": ["2025-01", "2025"],
+        "unit": ["HHI (0-10000)", "HHI (0-10000)"], "source": ["Synergy", "Epoch AI"],
+        "verify": ["false", "true"]})
+    typed = TARGETS.validate(raw)
+    assert typed["verify"].tolist() == [False, True] and typed["value"].dtype == float
+    bad = raw.copy()
+    bad.loc[1, "value"] = "2000"
+    with pytest.raises(ValueError, match=r"targets\.csv: column 'value', row 2 "
+                                         r"\(capacity_hhi\): 2000\.0 is outside its band"):
+        TARGETS.validate(bad)
+    bad = raw.copy()
+    bad.loc[0, "moment"] = "capacity_hhi"
+    with pytest.raises(ValueError, match="duplicate row"):
+        TARGETS.validate(bad)
+
+
+def test_the_outside_owners_schema():
+    from abm.calibration.tables import OUTSIDE_OWNERS
+
+    raw = pd.DataFrame({"owner": ["Meta", "others"], "compute_share": ["0.12", "0.2"],
+                        "fragmented": ["false", "true"], "source": ["Epoch AI", "residual"]})
+    assert OUTSIDE_OWNERS.validate(raw)["fragmented"].tolist() == [False, True]
+    raw.loc[0, "compute_share"] = "1.2"
+    with pytest.raises(ValueError, match=r"column 'compute_share', row 1 \(Meta\)"):
+        OUTSIDE_OWNERS.validate(raw)
