@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first.
 PY := .venv/bin/python
 
-.PHONY: setup setup-test run test lint bench figures figures-small overview
+.PHONY: setup setup-test run test test-fast lint bench figures figures-small overview
 setup:
 	@bash scripts/setup.sh
 
@@ -14,6 +14,11 @@ run: setup
 
 test: setup-test
 	$(PY) -m pytest -n 2 --dist loadfile -q
+
+# The development loop (under a minute on 2 cores): everything except the tests marked
+# `slow` (multi-process sweeps, figure builds, notebooks) and `ray`.
+test-fast: setup-test
+	$(PY) -m pytest -n 2 --dist loadfile -q -m "not slow and not ray"
 
 lint: setup
 	$(PY) -m ruff check abm analysis tests

@@ -1,26 +1,25 @@
 """``python -m abm`` and the ``abm`` console script: run the model as a Hydra app.
 
-Before NumPy loads, BLAS/OpenMP thread pools are pinned to ``$ABM_THREADS`` (default 1) in
-this process and, through the environment, in every launcher worker (joblib, Ray, SLURM):
-multithreaded reductions change the last bits of floating-point results, and a run must give
-byte-identical tables whichever launcher ran it. Sweeps get their parallelism from jobs.
+Before NumPy loads, BLAS/OpenMP thread pools of this process and, through the environment,
+of every launcher worker (joblib, Ray, SLURM) are set to ``$ABM_THREADS`` (default 1; an
+integer >= 1, anything else stops the command with exit code 2). The model itself always
+runs on one thread (:func:`abm.run.run` pins it, see :mod:`abm.threads`): multithreaded
+reductions change the last bits of floating-point results, and a run must give
+byte-identical tables whichever launcher or machine ran it. Sweeps get their parallelism
+from jobs.
 """
 
-import os
+import sys
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+from abm.threads import ThreadSettingError, pin_environment
 
+try:
+    pin_environment()
+except ThreadSettingError as _exc:
+    print(f"abm: invalid environment: {_exc}. Nothing was run.", file=sys.stderr)
+    raise SystemExit(2) from None
 
-def pin_threads() -> None:
-    threads = os.environ.get("ABM_THREADS", "1")
-    for var in THREAD_VARS:
-        os.environ[var] = threads
-
-
-pin_threads()
-
-from abm.app import main as _app_main  # noqa: E402  (after pinning the thread pools)
+from abm.app import main as _app_main  # after pinning the thread pools
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """The Hydra app behind ``python -m abm`` and the ``abm`` console script.
 
-``main()`` first composes and validates every job the command line asks for (a "preflight":
-one composition per job of a sweep, or per swept value for large sweeps), so a wrong type,
-an unknown key, an unknown scenario or an out-of-range value stops the command with one
-short paragraph on stderr and exit code 2 before Hydra creates any directory. Then it hands
+``main()`` first expands and checks every job the command line asks for (a "preflight", see
+:mod:`abm.preflight`: every sweep source, every job, the world and data it describes, where
+it writes), so a wrong type, an unknown key, an unknown scenario or nation, an out-of-range
+value or a contradictory label stops the command with one short paragraph on stderr and
+exit code 2 before Hydra creates any directory. Then it hands
 over to Hydra, whose task function (:func:`task`) runs the model through
 :func:`abm.outputs.execute`, which writes the tables and a manifest into the job's output
 directory and skips a run whose directory already holds a complete run of the same config.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import textwrap
 import time
@@ -29,12 +29,15 @@ from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from abm.config import ConfigError, RunConfig, validate
+from abm.config import ConfigError, schema_node, validate
+from abm.preflight import Plan, PreflightError, explain, preflight
+
+__all__ = ["CONF_DIR", "EXIT_CONFIG", "Plan", "PreflightError", "SweepProgress", "explain",
+           "find_conf_dir", "main", "preflight", "subdir_name", "task"]
 
 log = logging.getLogger("abm")
 
 EXIT_CONFIG = 2
-PREFLIGHT_FULL_LIMIT = 64  # compose every job of sweeps up to this size; larger: each value
 _SUBDIR_MAX = 120
 
 
@@ -53,17 +56,24 @@ def find_conf_dir() -> Path:
 
 
 CONF_DIR = find_conf_dir()
-ConfigStore.instance().store(name="run_schema", node=RunConfig)
+ConfigStore.instance().store(name="run_schema", node=schema_node())
 
 
 def subdir_name(override_dirname: str) -> str:
     """A sweep job's subdirectory: its sorted overrides (``scenario=x,seed=0``), made
-    filesystem-safe; long ones are shortened with a hash so they stay unique and stable."""
+    filesystem-safe without making two jobs share one: ``%`` and ``/`` (and NUL) are
+    percent-escaped (``a/b`` -> ``a%2Fb``, so ``a/b`` and ``a_b`` stay apart), and names
+    longer than 120 characters are shortened with a hash of the full name."""
     import hashlib
 
-    name = override_dirname.replace(os.sep, "_").replace("\0", "") or "default"
+    name = (override_dirname.replace("%", "%25").replace("/", "%2F").replace("\0", "%00")
+            or "default")
+    if os.sep != "/":  # pragma: no cover - Windows
+        name = name.replace(os.sep, "%5C")
+    if name in (".", ".."):
+        name = name.replace(".", "%2E")
     if len(name) > _SUBDIR_MAX:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+        digest = hashlib.sha256(override_dirname.encode()).hexdigest()[:12]
         name = f"{name[:_SUBDIR_MAX - 13]}-{digest}"
     return name
 
@@ -189,13 +199,16 @@ def task(cfg: DictConfig) -> dict[str, Any]:
     try:
         run_cfg = validate(cfg)
     except ConfigError as exc:
-        from abm.outputs import write_manifest
+        import contextlib
 
-        write_manifest(run_dir, {"status": "failed", "overrides": overrides,
-                                 "seed": OmegaConf.select(cfg, "seed"),
-                                 "scenario": OmegaConf.select(cfg, "scenario.name"),
-                                 "size": OmegaConf.select(cfg, "size.name"),
-                                 "error": f"ConfigError: {exc}"})
+        from abm.outputs import RunDirBusy, run_dir_lock, write_manifest
+
+        with contextlib.suppress(RunDirBusy), run_dir_lock(run_dir):  # never over a live run
+            write_manifest(run_dir, {"status": "failed", "overrides": overrides,
+                                     "seed": OmegaConf.select(cfg, "seed"),
+                                     "scenario": OmegaConf.select(cfg, "scenario.name"),
+                                     "size": OmegaConf.select(cfg, "size.name"),
+                                     "error": f"ConfigError: {exc}"})
         raise
     bar = _MonthBar(_progress_enabled(multirun), f"{run_cfg.scenario.name} seed={run_cfg.seed}")
     try:
@@ -206,164 +219,6 @@ def task(cfg: DictConfig) -> dict[str, Any]:
         log.info("run %s in %.1f s -> %s", manifest["status"], manifest["wall_time_s"], run_dir)
     return {"status": manifest["status"], "run_dir": str(run_dir),
             "skipped": bool(manifest.get("skipped"))}
-
-
-# --------------------------------------------------------------------------- preflight
-class PreflightError(Exception):
-    """A command line that cannot run; the message is one paragraph for the user."""
-
-
-def _group_options(group: str) -> list[str]:
-    from hydra.core.global_hydra import GlobalHydra
-
-    try:
-        loader = GlobalHydra.instance().config_loader()
-        return sorted(loader.get_group_options(group))
-    except Exception:  # pragma: no cover - only used for messages
-        return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
-def _allowed_keys(key: str) -> str:
-    """Allowed keys next to ``key`` (e.g. the fields of ``demand`` for ``demand.foo``)."""
-    import dataclasses
-
-    parent = key.rpartition(".")[0]
-    node: Any = RunConfig
-    for part in [p for p in parent.split(".") if p]:
-        fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(
-            node) else {}
-        if part not in fields:
-            return ""
-        default = fields[part].default_factory  # type: ignore[misc]
-        node = default() if callable(default) else None
-    if not dataclasses.is_dataclass(node):
-        return ""
-    names = sorted(f.name for f in dataclasses.fields(node))
-    where = f"in '{parent}'" if parent else "at the top level"
-    return f"allowed keys {where}: {', '.join(names)}"
-
-
-def _explain(exc: BaseException, overrides: Sequence[str]) -> str:
-    """Turn a composition or validation error into one short paragraph."""
-    from hydra.errors import (
-        ConfigCompositionException,
-        MissingConfigException,
-        OverrideParseException,
-    )
-    from omegaconf.errors import (
-        ConfigAttributeError,
-        ConfigKeyError,
-        OmegaConfBaseException,
-        ValidationError,
-    )
-
-    if isinstance(exc, ConfigError):
-        return str(exc)
-    if isinstance(exc, MissingConfigException):
-        missing = exc.missing_cfg_file or ""
-        group, _, name = missing.rpartition("/")
-        if group:
-            options = exc.options or _group_options(group)
-            hint = ""
-            if group == "hydra/launcher" and name.startswith("ray"):
-                hint = " (the Ray launcher is optional: pip install -e '.[ray]')"
-            return (f"{group}={name}: unknown {group.rpartition('/')[2]}{hint}; allowed: "
-                    f"{', '.join(options)}")
-        return _first_line(str(exc))
-    if isinstance(exc, OverrideParseException):
-        return f"cannot parse the command line: {_first_line(str(exc))}"
-    cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, OmegaConfBaseException):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, ConfigAttributeError | ConfigKeyError | ValidationError):
-        key = getattr(cause, "full_key", None) or _key_from(str(exc))
-        if isinstance(cause, ConfigAttributeError | ConfigKeyError):
-            if str(key).startswith("hydra."):
-                return (f"{key}: unknown key; to add a key to Hydra's settings (e.g. a launcher "
-                        f"option such as ray.init.num_cpus), prefix it with '+': +{key}=...")
-            allowed = _allowed_keys(key) if key else ""
-            return f"{key}: unknown key; {allowed or 'see conf/config.yaml for the keys'}"
-        msg = _first_line(str(cause))
-        value = getattr(cause, "value", None)
-        kind = _expected_kind(msg)
-        if kind:
-            return f"{key}: expected {kind}, got {value!r}"
-        return f"{key}: {msg}"
-    if isinstance(exc, ConfigCompositionException):
-        return _first_line(str(exc))
-    return f"{type(exc).__name__}: {_first_line(str(exc))}"
-
-
-def _expected_kind(msg: str) -> str:
-    for pattern, kind in (("converted to Integer", "an integer"), ("converted to Float",
-                          "a number"), ("valid bool", "true or false"), ("converted to String",
-                          "a string"), ("is not a ListConfig", "a list, e.g. [a,b]"),
-                          ("is not a DictConfig", "a mapping")):
-        if pattern in msg:
-            return kind
-    return ""
-
-
-def _key_from(message: str) -> str:
-    match = re.search(r"override '([^']+)'", message)
-    return match.group(1) if match else "?"
-
-
-def _first_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[0] if lines else text
-
-
-def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """The override lists of the jobs a command line asks for (a cover of large sweeps)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    sweeps = [o for o in parsed if o.is_sweep_override()]
-    if sweeps and not multirun:
-        keys = ", ".join(o.get_key_element() for o in sweeps)
-        raise PreflightError(f"{keys}: a list of values sweeps; add --multirun (-m) to run one "
-                             "job per value, or give a single value")
-    if not sweeps:
-        return [list(overrides)]
-    batches = BasicSweeper.split_arguments(parsed, None)[0]
-    if len(batches) <= PREFLIGHT_FULL_LIMIT:
-        return [list(b) for b in batches]
-    # Large sweep: every value of every key once, the other keys at their first value.
-    per_key = [BasicSweeper.split_arguments([o], None)[0] for o in parsed]
-    first = [values[0][0] for values in per_key]
-    jobs = [first]
-    for i, values in enumerate(per_key):
-        jobs.extend([*first[:i], v[0], *first[i + 1:]] for v in values[1:])
-    return jobs
-
-
-def sweep_size(overrides: list[str]) -> int:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    total = 1
-    for o in OverridesParser.create().parse_overrides(overrides):
-        if o.is_discrete_sweep():
-            total *= len(list(o.sweep_string_iterator()))
-    return total
-
-
-def preflight(overrides: list[str], multirun: bool, config_name: str = "config") -> int:
-    """Compose and validate every job; return the number of jobs, or raise PreflightError."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="abm"):
-        try:
-            jobs = _jobs(overrides, multirun)
-            for job in jobs:
-                cfg = compose(config_name=config_name, overrides=job)
-                validate(cfg)
-        except PreflightError:
-            raise
-        except Exception as exc:
-            raise PreflightError(_explain(exc, overrides)) from exc
-    return sweep_size(overrides) if multirun else 1
 
 
 def _report(message: str) -> None:
@@ -380,16 +235,22 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args, _ = get_args_parser().parse_known_args(argv)
+    if (args.help or args.cfg == "job") and not args.resolve:
+        # parameters at their default are \${abm_default:...} interpolations (see
+        # abm.config.schema_node); --help and --cfg job show their values
+        argv.append("--resolve")
     informational = any(getattr(args, name, None) for name in (
         "help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun"))
-    if not informational and args.config_path is None and args.config_dir is None:
+    if not informational:
         try:
-            total = preflight(list(args.overrides), bool(args.multirun),
-                              args.config_name or "config")
+            plan = preflight(list(args.overrides), bool(args.multirun),
+                             args.config_name or "config", config_path=args.config_path,
+                             config_dir=args.config_dir)
         except PreflightError as exc:
             _report(str(exc))
             raise SystemExit(EXIT_CONFIG) from None
-        os.environ["ABM_SWEEP_TOTAL"] = str(total)
+        os.environ["ABM_SWEEP_TOTAL"] = str(plan.total)
+        os.environ["ABM_PREFLIGHT_JOBS"] = plan.digest
     quiet_mesa()
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(task)
     old_argv = sys.argv

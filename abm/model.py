@@ -61,7 +61,7 @@ class ComputeEconomy(mesa.Model):
         self.world = calibration.world(
             size.name, nations_subset=list(size.nations) or None, synthetic=size.synthetic,
             n_nations=size.synthetic_nations, n_providers=size.synthetic_providers,
-            seed=int(world_seq.generate_state(1)[0]))
+            seed=int(world_seq.generate_state(1)[0]), data_dir=cfg.data_dir)
         self.geo = Geography.from_table(self.world.nations)
         self.uc = UseCases.from_table(self.world.usecases)
         self._build_agents()

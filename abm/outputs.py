@@ -9,10 +9,17 @@ place, so a reader never sees half a file. The manifest is written first with st
 
 Tables are written with fixed pyarrow settings and no index, so the same config and seed
 give byte-identical parquet files; only the manifest's timings differ between two runs.
+
+One run at a time writes into a directory: :func:`execute` holds an exclusive lock on
+``<run dir>/.lock`` (``filelock``, an OS-level lock released when the process ends, even if
+killed) for the whole run, and a second run into the same directory stops at once with
+:class:`RunDirBusy` instead of both "succeeding" with one result lost.
+:func:`verify_run` checks every file against the sha256 the manifest lists.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -23,7 +30,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
@@ -34,11 +41,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from abm.threads import RUN_THREADS
+
 log = logging.getLogger(__name__)
 
 TABLES = ("global", "nations", "providers", "markets")
 MANIFEST = "manifest.json"
 CONFIG = "config.yaml"
+LOCK = ".lock"
 OUTPUT_FILES = (*(f"{t}.parquet" for t in TABLES), CONFIG)
 MANIFEST_VERSION = 1
 PACKAGES = ("numpy", "scipy", "pandas", "mesa", "hydra-core", "omegaconf", "pyarrow",
@@ -122,8 +132,20 @@ def canonical_json(obj: Any) -> str:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a resolved config (a plain dict)."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
+    """sha256 of what a run computes from: the resolved config (a plain dict) and the
+    content of every calibration table it reads.
+
+    The tables are the packaged ones, or those of the config's ``data_dir``
+    (:func:`abm.calibration.fingerprint`); the data_dir's path is left out, so moving a
+    data directory keeps the hash while editing any table (packaged or not) changes it, and
+    a resumed sweep re-runs what an edit made stale.
+    """
+    from abm.calibration import fingerprint
+
+    tables = fingerprint(config.get("data_dir"))["tables"]
+    identity = {"config": {k: v for k, v in config.items() if k != "data_dir"},
+                "calibration": {name: meta["sha256"] for name, meta in tables.items()}}
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
 
 @cache
@@ -158,6 +180,30 @@ def git_info() -> dict[str, Any]:
     return info
 
 
+class RunDirBusy(RuntimeError):
+    """Another process is writing a run into this directory right now."""
+
+
+@contextlib.contextmanager
+def run_dir_lock(run_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the exclusive lock of ``run_dir`` (see the module doc), or raise RunDirBusy."""
+    from filelock import FileLock, Timeout
+
+    path = Path(run_dir) / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunDirBusy(f"{Path(run_dir)}: another run is writing into this directory right "
+                         f"now (it holds {path}); wait for it to finish, or give this run its "
+                         "own directory (hydra.run.dir=...)") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The manifest of ``run_dir``, or None when there is none or it cannot be read."""
     path = Path(run_dir) / MANIFEST
@@ -172,6 +218,38 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) ->
     atomic_write_bytes(Path(run_dir) / MANIFEST, data.encode())
 
 
+def verify_run(run_dir: str | os.PathLike[str], verify: bool = True) -> tuple[str, str]:
+    """``(status, detail)`` of a run directory, checking its files against its manifest.
+
+    ``status`` is the manifest's (``running``, ``failed``, ...) unless it says complete:
+    then ``complete`` if every listed file exists with its recorded size and (``verify``)
+    sha256, ``incomplete`` if a file is missing, ``corrupt`` if one differs. ``detail``
+    names the first file that does not match ('' otherwise). ``unreadable`` when there is
+    no readable manifest.
+    """
+    manifest = read_manifest(run_dir)
+    if not manifest:
+        return "unreadable", f"{MANIFEST} is missing or not JSON"
+    status = str(manifest.get("status", "unknown"))
+    if status != "complete":
+        return status, ""
+    files = manifest.get("files") or {}
+    missing = sorted(set(OUTPUT_FILES) - set(files))
+    if missing:
+        return "incomplete", f"the manifest lists no {', '.join(missing)}"
+    for name in sorted(files):
+        if not (Path(run_dir) / name).is_file():
+            return "incomplete", f"{name} is missing"
+    for name, meta in sorted(files.items()):
+        path = Path(run_dir) / name
+        size = path.stat().st_size
+        if size != meta.get("bytes"):
+            return "corrupt", f"{name} has {size} bytes, the manifest says {meta.get('bytes')}"
+        if verify and sha256_file(path) != meta.get("sha256"):
+            return "corrupt", f"{name} does not match its sha256 in the manifest"
+    return "complete", ""
+
+
 def is_complete(run_dir: str | os.PathLike[str], expected_hash: str | None = None,
                 verify: bool = True) -> bool:
     """True when ``run_dir`` holds a complete manifest (with ``expected_hash`` if given) and
@@ -181,16 +259,7 @@ def is_complete(run_dir: str | os.PathLike[str], expected_hash: str | None = Non
         return False
     if expected_hash is not None and manifest.get("config_hash") != expected_hash:
         return False
-    files = manifest.get("files") or {}
-    if set(OUTPUT_FILES) - set(files):
-        return False
-    for name, meta in files.items():
-        path = Path(run_dir) / name
-        if not path.is_file() or path.stat().st_size != meta.get("bytes"):
-            return False
-        if verify and sha256_file(path) != meta.get("sha256"):
-            return False
-    return True
+    return verify_run(run_dir, verify)[0] == "complete"
 
 
 # --------------------------------------------------------------------------- one run
@@ -206,15 +275,29 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
     Skips the run (and returns the existing manifest) when ``run_dir`` already holds a
     complete run with the same config hash. ``run_fn`` defaults to :func:`abm.run.run`.
     Returns the final manifest; re-raises the model's exception after recording it.
+
+    Raises
+    ------
+    RunDirBusy
+        If another process is running into ``run_dir`` (nothing is touched then).
     """
-    from omegaconf import OmegaConf
-
-    from abm.config import to_dict
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_dir_lock(run_dir):
+        return _execute(cfg, run_dir, overrides, progress, run_fn)
+
+
+def _execute(cfg: Any, run_dir: Path, overrides: Sequence[str],
+             progress: Callable[[int, int], None] | None,
+             run_fn: Callable[..., Any] | None) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    from abm.calibration import fingerprint
+    from abm.config import to_dict
+
     resolved = to_dict(cfg)
     digest = config_hash(resolved)
+    calibration = fingerprint(resolved.get("data_dir"))
     if is_complete(run_dir, digest):
         log.info("skipping complete run %s (config %s)", run_dir, digest[:12])
         manifest = read_manifest(run_dir) or {}
@@ -233,10 +316,12 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
         "size": cfg.size.name,
         "overrides": list(overrides),
         "config_hash": digest,
+        "calibration": calibration,
         "versions": package_versions(),
         "git": git_info(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "threads": {"run_threads": RUN_THREADS, "ABM_THREADS": os.environ.get("ABM_THREADS")},
         "started_at": _now(),
         "finished_at": None,
         "wall_time_s": None,
@@ -264,6 +349,7 @@ def execute(cfg: Any, run_dir: str | os.PathLike[str], overrides: Sequence[str] 
         atomic_write_bytes(run_dir / CONFIG, data)
         files[CONFIG] = {"sha256": sha256_bytes(data), "bytes": len(data)}
         manifest.update(files=files, timings=dict(getattr(result, "timings", {}) or {}))
+        manifest["threads"].update(getattr(result, "threads", {}) or {})
     except BaseException as exc:
         manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         finished_at=_now(), wall_time_s=round(time.perf_counter() - tic, 3))

@@ -139,8 +139,13 @@ class Options:
             raise ExperimentError(f"months must be in [1, 1200], got {self.months}")
         if self.seeds is not None and int(self.seeds) < 1:
             raise ExperimentError(f"seeds must be >= 1, got {self.seeds}")
-        if self.sobol_n is not None and int(self.sobol_n) < 1:
-            raise ExperimentError(f"sobol_n must be >= 1, got {self.sobol_n}")
+        if self.sobol_n is not None:
+            from analysis.sensitivity import check_n
+
+            try:
+                check_n(self.sobol_n, "sobol_n (--sobol-n)")
+            except ValueError as exc:
+                raise ExperimentError(str(exc)) from None
         if self.launcher not in LAUNCHERS:
             raise ExperimentError(f"launcher must be one of {', '.join(LAUNCHERS)}, "
                                   f"got {self.launcher!r}")

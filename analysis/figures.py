@@ -514,9 +514,15 @@ def fig_deltas(d: Inputs) -> Drawn:
 
 
 def fig_sobol(d: Inputs) -> Drawn:
+    """Sobol S1/ST bars. Indices outside [0, 1] (a sample too small to estimate them) are
+    drawn where they are (the axis widens), hatched and marked "!", listed under
+    ``outside_unit_interval`` in figures.json and warned about on stderr."""
+    from analysis.sensitivity import out_of_range
+
     plt = _plt()
     res = d.sobol_result
     idx = res.indices
+    flags = out_of_range(idx)
     outputs = list(dict.fromkeys(idx["output"]))
     params = list(res.problem.names)
     fig, axes = plt.subplots(1, len(outputs), figsize=(style.WIDTH_IN, 0.9 + 0.32 *
@@ -524,31 +530,54 @@ def fig_sobol(d: Inputs) -> Drawn:
                              squeeze=False)
     y = np.arange(len(params))
     colors = {"S1": "#0173b2", "ST": "#de8f05"}
+    lo = min(-0.25, float(np.floor(min(idx["S1"].min(), idx["ST"].min()) * 4) / 4))
+    hi = max(1.25, float(np.ceil(max(idx["S1"].max(), idx["ST"].max()) * 4) / 4))
     for ax, output in zip(axes[0], outputs, strict=True):
         sub = idx[idx["output"] == output].set_index("parameter").loc[params]
+        ax.axvspan(0.0, 1.0, color="#f2f2f2", zorder=0)
         for k, (key, offset) in enumerate((("S1", -0.2), ("ST", 0.2))):
-            ax.barh(y + offset, sub[key].to_numpy(float), height=0.38, color=colors[key],
-                    label="first order (S1)" if key == "S1" else "total (ST)",
-                    xerr=sub[f"{key}_conf"].to_numpy(float),
-                    error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "#333333"},
-                    zorder=3 + k)
+            values = sub[key].to_numpy(float)
+            outside = (values < 0.0) | (values > 1.0)
+            bars = ax.barh(y + offset, values, height=0.38, color=colors[key],
+                           label="first order (S1)" if key == "S1" else "total (ST)",
+                           xerr=sub[f"{key}_conf"].to_numpy(float),
+                           error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "#333333"},
+                           zorder=3 + k)
+            for bar, out, v, yy in zip(bars, outside, values, y + offset, strict=True):
+                if out:
+                    bar.set_hatch("////")
+                    bar.set_edgecolor("#c00000")
+                    ax.text(v, yy, " !" if v >= 0 else "! ", color="#c00000", va="center",
+                            ha="left" if v >= 0 else "right", fontsize=7, zorder=6)
         ax.axvline(0, color="#333333", linewidth=0.6)
         ax.set_title(METRIC_LABELS.get(output, output).split(" (")[0])
-        ax.set_xlim(-0.25, 1.25)  # indices live in [0, 1]; small samples overshoot
+        ax.set_xlim(lo, hi)  # indices live in [0, 1] (shaded); small samples overshoot
         ax.set_xlabel("Sobol index (0-1)")
     axes[0][0].set_yticks(y, [PARAMETER_LABELS.get(p, p) for p in params])
     axes[0][0].invert_yaxis()
     axes[0][0].set_ylabel("Parameter (over its plausible range)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
-    fig.suptitle(f"Sobol indices at the horizon (n = {res.n}, {len(res.samples)} runs, "
-                 "95% bootstrap intervals)")
+    title = (f"Sobol indices at the horizon (n = {res.n}, {len(res.samples)} runs, "
+             "95% bootstrap intervals)")
+    if len(flags):
+        title += (f"\n! {len(flags)} estimate(s) outside [0, 1]: the sample is too small "
+                  "(raise --sobol-n)")
+        print(f"analysis.figures: warning: {len(flags)} Sobol index estimate(s) outside "
+              f"[0, 1] with n = {res.n} (e.g. {flags['index'].iloc[0]} of "
+              f"{flags['parameter'].iloc[0]} for {flags['output'].iloc[0]} = "
+              f"{flags['value'].iloc[0]:.3g}); the sample is too small to trust them",
+              file=sys.stderr)
+    fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     indices = {o: {r.parameter: {"S1": round(r.S1, 6), "S1_conf": round(r.S1_conf, 6),
                                  "ST": round(r.ST, 6), "ST_conf": round(r.ST_conf, 6)}
                    for r in idx[idx["output"] == o].itertuples()} for o in outputs}
-    return Drawn(fig, ["baseline"], {"indices": indices, "n": res.n, "xlim": [-0.25, 1.25],
-                                     "runs": len(res.samples)})
+    outside = [{**r, "value": round(r["value"], 6), "conf": round(r["conf"], 6)}
+               for r in flags.to_dict("records")]
+    return Drawn(fig, ["baseline"], {"indices": indices, "n": res.n, "xlim": [lo, hi],
+                                     "runs": len(res.samples),
+                                     "outside_unit_interval": outside})
 
 
 def fig_dependence(d: Inputs) -> Drawn:

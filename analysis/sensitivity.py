@@ -19,6 +19,29 @@ import numpy as np
 import pandas as pd
 
 INDEX_COLUMNS = ("output", "parameter", "S1", "S1_conf", "ST", "ST_conf")
+FLAG_COLUMNS = ("output", "parameter", "index", "value", "conf")
+MIN_N = 2  # base samples: the estimators need at least two
+
+
+class SobolSampleWarning(UserWarning):
+    """A Sobol sample size that works but weakens the estimates (not a power of two)."""
+
+
+def check_n(n: object, name: str = "n") -> int:
+    """``n`` as an int >= :data:`MIN_N`; warns (:class:`SobolSampleWarning`) when it is not a
+    power of two. Raises ``ValueError`` naming ``name`` otherwise."""
+    import warnings
+
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < MIN_N:
+        raise ValueError(f"{name} must be an integer >= {MIN_N} (the Sobol estimators need at "
+                         f"least two base samples; use a power of two such as 64), got {n!r}")
+    n = int(n)
+    if n & (n - 1):
+        lower = 1 << (n.bit_length() - 1)
+        warnings.warn(f"{name}={n} is not a power of two: the Sobol' sequence is balanced only "
+                      f"at powers of two, so the indices converge more slowly; use {lower} or "
+                      f"{lower * 2}", SobolSampleWarning, stacklevel=3)
+    return n
 
 
 @dataclass(frozen=True)
@@ -51,12 +74,13 @@ class Problem:
                 "bounds": [[float(lo), float(hi)] for lo, hi in self.bounds]}
 
     @classmethod
-    def from_parameters(cls, keys: Sequence[str]) -> Problem:
+    def from_parameters(cls, keys: Sequence[str], data_dir: str | None = None) -> Problem:
         """A problem over model parameters (``group.name`` keys), bounded by the plausible
-        range (``low``, ``high``) of ``abm/calibration/parameters.csv``."""
+        range (``low``, ``high``) of ``abm/calibration/parameters.csv`` (with the rows of
+        ``data_dir``'s parameters.csv, if given)."""
         from abm.config import parameter_table
 
-        table = parameter_table().set_index(["group", "name"])
+        table = parameter_table(data_dir).set_index(["group", "name"])
         bounds, integer = [], []
         for key in keys:
             group, _, name = key.partition(".")
@@ -84,17 +108,18 @@ def saltelli_sample(problem: Problem, n: int, seed: int,
     """``n * rows_per_sample`` parameter rows (SALib Sobol' sampling, scrambled and seeded).
 
     Integer parameters are rounded to the nearest integer (the model reads them as ints).
-    ``n`` should be a power of two (the Sobol' sequence's balance properties need it).
+    ``n`` must be an integer >= 2; one that is not a power of two draws a
+    :class:`SobolSampleWarning` (the Sobol' sequence's balance properties need a power of
+    two).
     """
     import warnings
 
     from SALib.sample import sobol as sobol_sample
 
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = check_n(n)
     with warnings.catch_warnings():
-        # SALib warns when n is not a power of two; the caller chose n knowingly
-        warnings.simplefilter("ignore", UserWarning)
+        # SALib's own power-of-two warning repeats check_n's (which names the fix)
+        warnings.filterwarnings("ignore", message=".*power of 2.*", category=UserWarning)
         x = sobol_sample.sample(problem.salib(), n, calc_second_order=calc_second_order,
                                 scramble=True, seed=seed)
     for j, is_int in enumerate(problem.integer):
@@ -135,6 +160,23 @@ def analyze(problem: Problem, outputs: pd.DataFrame, seed: int,
     return pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
 
 
+def out_of_range(indices: pd.DataFrame) -> pd.DataFrame:
+    """The indices of an :func:`analyze` table outside [0, 1], where Sobol indices live.
+
+    Estimates from a small sample can fall outside (S1 = 4.85 from n = 1); a reader must be
+    told rather than shown a clipped bar. Returns one row per such index with the columns
+    of :data:`FLAG_COLUMNS` (``index`` is "S1" or "ST").
+    """
+    rows = []
+    for r in indices.itertuples(index=False):
+        for key in ("S1", "ST"):
+            value = float(getattr(r, key))
+            if not (0.0 <= value <= 1.0):
+                rows.append({"output": r.output, "parameter": r.parameter, "index": key,
+                             "value": value, "conf": float(getattr(r, f"{key}_conf"))})
+    return pd.DataFrame(rows, columns=list(FLAG_COLUMNS))
+
+
 @dataclass
 class SobolResult:
     problem: Problem
@@ -143,6 +185,11 @@ class SobolResult:
     samples: np.ndarray          # the evaluated parameter rows
     outputs: pd.DataFrame        # one row per sample row, one column per output
     indices: pd.DataFrame        # tidy S1/ST table (see analyze)
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """Indices outside [0, 1] (see :func:`out_of_range`)."""
+        return out_of_range(self.indices)
 
 
 def sobol_indices(problem: Problem, evaluate: Callable[[np.ndarray], pd.DataFrame], n: int,

@@ -79,31 +79,91 @@ def write_samples(path: str | Path, names: Sequence[str], rows,
 
 
 def read_samples(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """(parameter names, [(sample index, [value strings])]) of a sample CSV."""
+    """(parameter names, [(sample index, [value strings])]) of a sample CSV.
+
+    Read as UTF-8 with or without a byte-order mark (as spreadsheets save CSV). The sample
+    index may be written as an integral number (``3`` or ``3.0``); every value must be a
+    number written with a decimal point. Every problem raises ``ValueError`` naming the file
+    and the line (and the column), with a hint for a spreadsheet's ``;`` separators or
+    decimal commas.
+    """
     path = Path(path)
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: empty sample file") from None
-        if not header or header[0] != SAMPLE_COLUMN or len(header) < 2:
-            raise ValueError(f"{path}: the first column must be '{SAMPLE_COLUMN}', followed "
-                             "by one column per parameter (e.g. demand.elasticity)")
-        names = header[1:]
-        rows = []
-        for line, record in enumerate(reader, start=2):
-            if not record:
-                continue
-            if len(record) != len(header):
-                raise ValueError(f"{path}:{line}: {len(record)} fields, expected {len(header)}")
-            rows.append((int(record[0]), record[1:]))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason}); save it as CSV UTF-8"
+                         ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ValueError(f"{path}: empty sample file") from None
+    if len(header) == 1 and ";" in header[0]:
+        raise ValueError(f"{path}:1: the columns are separated by ';' (a spreadsheet set to a "
+                         "decimal comma?); save it with ',' between columns and '.' as the "
+                         "decimal point")
+    if not header or header[0] != SAMPLE_COLUMN or len(header) < 2:
+        raise ValueError(f"{path}:1: the first column must be '{SAMPLE_COLUMN}', followed "
+                         f"by one column per parameter (e.g. demand.elasticity); got "
+                         f"{', '.join(repr(h) for h in header[:4])}")
+    names = header[1:]
+    rows = []
+    for line, record in enumerate(reader, start=2):
+        if not record or all(not field.strip() for field in record):
+            continue
+        if len(record) != len(header):
+            hint = (" (a decimal comma splits a number in two; use '.')"
+                    if len(record) > len(header) else "")
+            raise ValueError(f"{path}:{line}: {len(record)} fields, expected {len(header)}"
+                             f"{hint}")
+        index = _sample_index(record[0], path, line)
+        values = [_sample_value(v, name, path, line) for v, name in zip(record[1:], names,
+                                                                         strict=True)]
+        rows.append((index, values))
     if not rows:
         raise ValueError(f"{path}: no sample rows")
-    seen = [i for i, _ in rows]
-    if len(set(seen)) != len(seen):
-        raise ValueError(f"{path}: duplicate sample indices")
+    seen: dict[int, int] = {}
+    for line, (i, _) in enumerate(rows, start=2):
+        if i in seen:
+            raise ValueError(f"{path}: sample index {i} appears twice")
+        seen[i] = line
     return names, rows
+
+
+def _sample_index(text: str, path: Path, line: int) -> int:
+    raw = text.strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value == value and value == int(value) and value >= 0):  # NaN, fraction, < 0
+        raise ValueError(f"{path}:{line}: column '{SAMPLE_COLUMN}': {raw!r} is not a sample "
+                         "index (a whole number >= 0)")
+    return int(value)
+
+
+def _sample_value(text: str, name: str, path: Path, line: int) -> str:
+    import math
+
+    raw = text.strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        comma = "," in raw and _is_number(raw.replace(",", "."))
+        hint = " (a decimal comma? use a decimal point)" if comma else ""
+        raise ValueError(f"{path}:{line}: column '{name}': {raw!r} is not a number{hint}"
+                         ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{path}:{line}: column '{name}': {raw!r} is not a finite number")
+    return raw
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def job_overrides(arguments: Sequence[str], names: Sequence[str],
@@ -126,14 +186,19 @@ def job_overrides(arguments: Sequence[str], names: Sequence[str],
              f"hydra.sweep.subdir={subdir(index)}"] for index, values in rows]
 
 
-def draw_samples(parameters: Sequence[str], n: int, seed: int,
-                 calc_second_order: bool) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """A Saltelli sample of ``parameters`` (plausible ranges of parameters.csv), as the
-    rows :func:`read_samples` would return."""
-    from analysis.sensitivity import Problem, saltelli_sample
+def draw_samples(parameters: Sequence[str], n: int, seed: int, calc_second_order: bool,
+                 data_dir: str | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A Saltelli sample of ``parameters`` (plausible ranges of parameters.csv, or of
+    ``data_dir``'s), as the rows :func:`read_samples` would return."""
+    import warnings
 
-    problem = Problem.from_parameters(list(parameters))
-    x = saltelli_sample(problem, n, seed, calc_second_order)
+    from analysis.sensitivity import Problem, SobolSampleWarning, check_n, saltelli_sample
+
+    n = check_n(n, "hydra.sweeper.n")  # refuses n < 2, warns (naming the key) on 2**k + j
+    problem = Problem.from_parameters(list(parameters), data_dir=data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SobolSampleWarning)  # said once above
+        x = saltelli_sample(problem, n, seed, calc_second_order)
     rows = [(i, [format_value(v, is_int) for v, is_int in zip(row, problem.integer,
                                                                  strict=True)])
             for i, row in enumerate(x)]

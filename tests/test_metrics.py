@@ -454,3 +454,53 @@ def test_bad_k(k):
 def test_bad_lerner_inputs(price, marginal_cost, weights, name):
     with pytest.raises(ValueError, match=name):
         lerner(price, marginal_cost, weights=weights)
+
+
+# ---------------------------------------------------------------------------
+# magnitudes across float64 (issue 9, kind 4): scale before summing or squaring
+# ---------------------------------------------------------------------------
+
+MAGNITUDE = st.integers(min_value=-300, max_value=300)
+SCALE_FREE = {
+    **WEIGHTED_INDICES,
+    "hhi": lambda v, w=None: hhi(v),
+    "cr2": lambda v, w=None: cr(v, 2),
+    "equivalent_firms": lambda v, w=None: equivalent_firms(v),
+}
+
+
+def test_hhi_of_two_equal_firms_near_the_float_maximum_is_5000():
+    assert hhi([1e308, 1e308]) == 5000.0
+    assert hhi([1.7e308, 1.7e308, 1.7e308, 1.7e308]) == 2500.0
+
+
+@pytest.mark.parametrize("name", sorted(SCALE_FREE))
+def test_indices_are_finite_near_the_float_maximum(name):
+    f = SCALE_FREE[name]
+    base = np.array([1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0])
+    huge = base / base.max() * 1.7e308
+    assert math.isfinite(f(huge)) and math.isfinite(f(base))
+    assert_allclose(f(huge), f(base), rtol=1e-12)
+    assert_allclose(f(base, 1e308 * np.ones(base.size)), f(base), rtol=1e-12)
+
+
+@PROP
+@given(weighted_data(), MAGNITUDE, MAGNITUDE)
+def test_every_index_is_finite_and_scale_free_from_1e_300_to_1e300(data, kv, kw):
+    values, weights = data
+    for name, f in SCALE_FREE.items():
+        expected = f(values, weights)
+        got = f(values * 10.0**kv, weights * 10.0**kw)
+        if name in WEIGHTED_INDICES:
+            assert math.isfinite(got) == math.isfinite(expected), name
+        else:  # the concentration indices take no weights
+            assert math.isfinite(got), name
+        assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@PROP
+@given(st.lists(positive, min_size=1, max_size=20).map(np.array), MAGNITUDE)
+def test_lerner_is_scale_free_from_1e_300_to_1e300(prices, k):
+    cost = prices * 0.6
+    assert_allclose(lerner(prices * 10.0**k, cost * 10.0**k), 0.4, rtol=1e-12)
+    assert_allclose(lerner([1.7e308], [-1.7e308]), 2.0)

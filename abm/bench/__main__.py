@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
+
+from abm.threads import ThreadSettingError, pin_environment
 
 # As in ``python -m abm``: pin the BLAS/OpenMP pools to $ABM_THREADS (default 1) before
 # NumPy loads, so the benchmark times the code the way the model runs it.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-for _var in THREAD_VARS:
-    os.environ[_var] = os.environ.get("ABM_THREADS", "1")
+try:
+    pin_environment()
+except ThreadSettingError as _exc:
+    print(f"python -m abm.bench: {_exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,401 +12,260 @@ estimate):
 ``provider_sites.csv``    where each provider's inference capacity sits (shares sum to 1)
 ``usecases.csv``          use-cases: token share, latency tolerance and cost, quality threshold
                           and cost, exposure to test-time compute
-``open_labs.csv``         open-weight labs: home, release cadence, extra lag, funding
+``open_labs.csv``         open-weight labs: home, release cadence, extra lag, funding, where
+                          they train
 ``outside_owners.csv``    owners of AI compute outside the modelled token market (Meta, ...)
-``parameters.csv``        scalar model parameters (see :mod:`abm.config`)
 ``targets.csv``           validation targets: measured moments the baseline must reproduce
-                          (see :mod:`abm.calibration.targets` and ``python -m abm.validate``)
+                          (:mod:`abm.calibration.targets`, ``python -m abm.validate``)
+``parameters.csv``        scalar model parameters (see :mod:`abm.config`)
 ========================  ===================================================================
 
-Each loader validates its table and raises :class:`ValueError` naming the file, the column and
-the row of the first problem. Reads are cached; every call returns a fresh copy, so callers may
-modify what they get. :func:`world` bundles the five entity tables into a :class:`World`,
-optionally restricted to a subset of nations, or replaced by a synthetic world of any size
-(for scaling runs and tests) that has the same schema.
+The schema of every table is declared once, in :mod:`abm.calibration.tables` (pandera, one
+line per column). Each loader validates its table and raises :class:`ValueError` naming the
+file, the column and the row of the first problem (and up to four more). Reads are cached;
+every call returns a fresh copy, so callers may modify what they get.
+
+Users' own data: every loader, :func:`world` and :func:`check_world` take ``data_dir``, a
+directory holding any subset of these files (same names and columns; see
+:mod:`abm.calibration.sources`). A file there replaces the packaged table; the others stay
+packaged. ``parameters.csv`` there may list only some parameters: its rows replace the
+packaged rows of the same ``group`` and ``name`` (same ``type``); a parameter the model does
+not have is an error. Tables are checked against each other whichever directory they come
+from (a provider's home must be a nation of the nations table in use, ...).
+
+:func:`world` bundles the five entity tables into a :class:`World`, optionally restricted to
+a subset of nations, or replaced by a synthetic world of any size (for scaling runs and
+tests) that has the same schema. :func:`check_world` checks, cheaply and before any run, that
+the world a config describes can be built and has someone to sell tokens.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from abm.calibration import sources
+from abm.calibration import synthetic as _synthetic
+from abm.calibration.sources import DataDirError, fingerprint
+from abm.calibration.tables import (
+    EXPORT_TIERS,
+    NATIONS,
+    OPEN_LABS,
+    PARAMETERS,
+    PROVIDER_KINDS,
+    PROVIDER_SITES,
+    PROVIDERS,
+    SCHEMAS,
+    USECASES,
+    check_refs,
+    check_sites_cover,
+)
+
 __all__ = [
+    "EXPORT_TIERS",
     "PROVIDER_KINDS",
+    "SCHEMAS",
     "SIZE_NAMES",
+    "DataDirError",
     "World",
+    "cache_stamp",
+    "check_data_dir",
+    "check_world",
     "clear_cache",
+    "declared_tables",
+    "fingerprint",
     "nations",
     "open_labs",
     "outside_owners",
     "parameters",
     "provider_sites",
     "providers",
+    "read_table",
     "usecases",
     "world",
 ]
 
 #: Names of the run sizes (mirrors :data:`abm.config.SIZES`).
 SIZE_NAMES: tuple[str, ...] = ("small", "default", "world")
-#: Allowed values of ``providers.kind``.
-PROVIDER_KINDS: tuple[str, ...] = ("hyperscaler", "chinese_cloud", "neocloud", "sovereign")
-#: Allowed export-control tiers: 1 unrestricted, 2 capped, 3 denied.
-EXPORT_TIERS: tuple[int, ...] = (1, 2, 3)
 
-_SYNTHETIC = "synthetic"
-_TOTAL_POPULATION_M = 8000.0
-_TOTAL_DC_TWH = 415.0
-_SYNTHETIC_CLOUD_SHARE = 0.9
-_SYNTHETIC_COMPUTE_SHARE = 0.69
-_SHARE_TOL = 1e-9
-_INF = float("inf")
-
-
-# ------------------------------------------------------------------------------ table specs
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """Schema of one entity table: column order, types, bounds and the row key."""
-
-    file: str
-    key: tuple[str, ...]
-    text: tuple[str, ...]
-    numeric: dict[str, tuple[float, float]]
-    integer: tuple[str, ...] = ()
-    boolean: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ("source",)
-    choices: dict[str, tuple] = field(default_factory=dict)
-    columns: tuple[str, ...] = ()
-
-
-_NATIONS = _Spec(
-    file="nations.csv",
-    key=("nation",),
-    columns=("nation", "code", "population_m", "gdp_pc_usd", "income_gini", "lat", "lon",
-             "electricity_usd_kwh", "dc_twh_2024", "grid_headroom_mw", "grid_build_mw_per_year",
-             "export_tier", "localisation_share", "source_population", "source_income",
-             "source_electricity", "source_dc", "source_grid", "source_tier"),
-    text=("nation", "code"),
-    numeric={"population_m": (0.0, _INF), "gdp_pc_usd": (0.0, _INF), "income_gini": (0.0, 1.0),
-             "lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "electricity_usd_kwh": (0.0, _INF),
-             "dc_twh_2024": (0.0, _INF), "grid_headroom_mw": (0.0, _INF),
-             "grid_build_mw_per_year": (0.0, _INF), "export_tier": (1, 3),
-             "localisation_share": (0.0, 1.0)},
-    integer=("export_tier",),
-    sources=("source_population", "source_income", "source_electricity", "source_dc",
-             "source_grid", "source_tier"),
-    choices={"export_tier": EXPORT_TIERS},
-)
-_PROVIDERS = _Spec(
-    file="providers.csv",
-    key=("provider",),
-    columns=("provider", "kind", "home", "cloud_share", "compute_share", "frontier_lab",
-             "custom_silicon", "frontier_lag_months", "source"),
-    text=("provider", "kind", "home"),
-    numeric={"cloud_share": (0.0, 1.0), "compute_share": (0.0, 1.0),
-             "frontier_lag_months": (0.0, _INF)},
-    boolean=("frontier_lab", "custom_silicon"),
-    choices={"kind": PROVIDER_KINDS},
-)
-_SITES = _Spec(
-    file="provider_sites.csv",
-    key=("provider", "nation"),
-    columns=("provider", "nation", "capacity_share", "source"),
-    text=("provider", "nation"),
-    numeric={"capacity_share": (0.0, 1.0)},
-)
-_USECASES = _Spec(
-    file="usecases.csv",
-    key=("usecase",),
-    columns=("usecase", "token_share", "latency_tolerance_ms", "latency_cost",
-             "quality_threshold", "quality_cost", "test_time_exposure", "source"),
-    text=("usecase",),
-    numeric={"token_share": (0.0, 1.0), "latency_tolerance_ms": (0.0, _INF),
-             "latency_cost": (0.0, _INF), "quality_threshold": (0.0, 1.0),
-             "quality_cost": (0.0, _INF), "test_time_exposure": (0.0, 1.0)},
-)
-_OPEN_LABS = _Spec(
-    file="open_labs.csv",
-    key=("lab",),
-    columns=("lab", "home", "release_interval_months", "lag_offset_months",
-             "funding_usd_per_year", "trains_on", "source"),
-    text=("lab", "home", "trains_on"),
-    numeric={"release_interval_months": (0.0, _INF), "lag_offset_months": (0.0, _INF),
-             "funding_usd_per_year": (0.0, _INF)},
-)
-_OUTSIDE = _Spec(
-    file="outside_owners.csv",
-    key=("owner",),
-    columns=("owner", "compute_share", "fragmented", "source"),
-    text=("owner",),
-    numeric={"compute_share": (0.0, 1.0)},
-    boolean=("fragmented",),
-)
-_PARAMETER_COLUMNS = ("group", "name", "value", "type", "unit", "min", "max", "low", "high",
-                      "source", "note")
-_PARAMETER_TYPES = ("float", "int", "bool", "str")
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
+DataDir = str | os.PathLike[str] | None
+_Key = tuple[tuple[str, str, int, int], ...]  # (file, path, mtime_ns, size) of user files
 
 
 # ------------------------------------------------------------------------------ reading
 
 
 def _read_csv(filename: str) -> pd.DataFrame:
-    """Read one calibration CSV from the package, every cell as a string ('' if empty)."""
-    with resources.files(__name__).joinpath(filename).open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+    """Read one packaged calibration CSV, every cell as a string ('' if empty)."""
+    return sources.parse_csv(sources.packaged_bytes(filename), filename)
 
 
-def _fail(label: str, column: str, df: pd.DataFrame, pos: int, key: tuple[str, ...],
-          problem: str) -> ValueError:
-    """A ValueError naming the file (or table), column and row (1-based data row and key)."""
-    ident = ", ".join(str(df[k].iloc[pos]) for k in key if k in df.columns)
-    return ValueError(f"{label}: column '{column}', row {pos + 1} ({ident}): {problem}")
+def _key(data_dir: DataDir) -> _Key:
+    """The user files a data_dir supplies, with their stats (the cache key of its tables)."""
+    out = []
+    for name, path in sources.data_files(data_dir).items():
+        st = path.stat()
+        out.append((name, str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
-def _check_table(raw: pd.DataFrame, spec: _Spec, label: str | None = None) -> pd.DataFrame:
-    """Validate and type one entity table against its spec; return the typed table.
+def _raw(filename: str, key: _Key) -> tuple[pd.DataFrame, str]:
+    """(cells, label) of a table: from the data_dir when it has the file, else packaged.
 
-    String cells are stripped; numeric columns are parsed (no NaN, within bounds, integers where
-    required); boolean columns accept true/false, 1/0, yes/no; the key must be unique; every
-    source column must be non-empty.
+    The label is the file's path for a user's file, its name for a packaged one (with
+    "(packaged)" when a data_dir is in use, so a message says which one is meant).
     """
-    label = label or spec.file
-    missing = [c for c in spec.columns if c not in raw.columns]
-    if missing:
-        raise ValueError(f"{label}: missing required column(s) {missing}; "
-                         f"expected columns: {', '.join(spec.columns)}")
-    df = raw.loc[:, list(spec.columns)].reset_index(drop=True).copy()
-    if df.empty:
-        raise ValueError(f"{label}: the table has no rows")
-    for col in (*spec.text, *spec.sources):
-        values = df[col].astype(str).str.strip()
-        bad = np.flatnonzero((values == "") | df[col].isna().to_numpy())
-        if bad.size:
-            what = "source is empty" if col in spec.sources else "value is empty"
-            raise _fail(label, col, df, int(bad[0]), spec.key, what)
-        df[col] = values
-    for col, (lo, hi) in spec.numeric.items():
-        values = pd.to_numeric(df[col], errors="coerce").astype(float)
-        arr = values.to_numpy()
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, spec.key,
-                        f"{df[col].iloc[i]!r} is not a finite number")
-        bad = np.flatnonzero((arr < lo) | (arr > hi))
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, spec.key,
-                        f"{arr[i]!r} is out of range; allowed [{lo}, {hi}]")
-        if col in spec.integer:
-            bad = np.flatnonzero(arr != np.round(arr))
-            if bad.size:
-                i = int(bad[0])
-                raise _fail(label, col, df, i, spec.key, f"{arr[i]!r} is not an integer")
-            df[col] = arr.astype(np.int64)
-        else:
-            df[col] = arr
-    for col in spec.boolean:
-        text = df[col].astype(str).str.strip().str.lower()
-        bad = np.flatnonzero(~text.isin(_TRUE | _FALSE).to_numpy())
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, spec.key,
-                        f"{df[col].iloc[i]!r} is not a boolean; allowed true or false")
-        df[col] = text.isin(_TRUE).to_numpy()
-    for col, allowed in spec.choices.items():
-        bad = np.flatnonzero(~df[col].isin(allowed).to_numpy())
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, spec.key,
-                        f"{df[col].iloc[i]!r} is not allowed; allowed: "
-                        f"{', '.join(map(str, allowed))}")
-    dupes = np.flatnonzero(df.duplicated(list(spec.key)).to_numpy())
-    if dupes.size:
-        raise _fail(label, spec.key[-1], df, int(dupes[0]), spec.key, "duplicate row")
-    return df
+    for name, path, _, _ in key:
+        if name == filename:
+            return sources.parse_csv(Path(path).read_bytes(), path), path
+    return _read_csv(filename), _raw_label(filename, key)
 
 
-def _check_refs(df: pd.DataFrame, column: str, allowed: pd.Series, spec: _Spec, label: str,
-                what: str) -> None:
-    """Every value of ``df[column]`` must be one of ``allowed`` (names in another table)."""
-    bad = np.flatnonzero(~df[column].isin(allowed).to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise _fail(label, column, df, i, spec.key,
-                    f"{df[column].iloc[i]!r} is not a {what}")
+def read_table(name: str, data_dir: DataDir = None) -> pd.DataFrame:
+    """Any calibration table as read (every cell a string), from ``data_dir`` if it has it.
 
-
-def _check_nations(raw: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
-    df = _check_table(raw, _NATIONS, label)
-    dupes = np.flatnonzero(df.duplicated(["code"]).to_numpy())
-    if dupes.size:
-        raise _fail(label or _NATIONS.file, "code", df, int(dupes[0]), _NATIONS.key,
-                    "duplicate code")
-    return df
-
-
-def _check_providers(raw: pd.DataFrame, nation_table: pd.DataFrame,
-                     label: str | None = None) -> pd.DataFrame:
-    label = label or _PROVIDERS.file
-    df = _check_table(raw, _PROVIDERS, label)
-    _check_refs(df, "home", nation_table["nation"], _PROVIDERS, label,
-                "nation in the nations table")
-    for col in ("cloud_share", "compute_share"):
-        total = float(df[col].sum())
-        if total > 1.0 + _SHARE_TOL:
-            raise ValueError(f"{label}: column '{col}' sums to {total:.6g} over all rows; "
-                             f"it must be at most 1")
-    return df
-
-
-def _check_outside(raw: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
-    return _check_table(raw, _OUTSIDE, label)
-
-
-def _check_sites(raw: pd.DataFrame, provider_table: pd.DataFrame, nation_table: pd.DataFrame,
-                 label: str | None = None) -> pd.DataFrame:
-    label = label or _SITES.file
-    df = _check_table(raw, _SITES, label)
-    _check_refs(df, "provider", provider_table["provider"], _SITES, label,
-                "provider in the providers table")
-    _check_refs(df, "nation", nation_table["nation"], _SITES, label,
-                "nation in the nations table")
-    totals = df.groupby("provider", sort=False)["capacity_share"].transform("sum").to_numpy()
-    bad = np.flatnonzero(np.abs(totals - 1.0) > _SHARE_TOL)
-    if bad.size:
-        i = int(bad[0])
-        raise _fail(label, "capacity_share", df, i, _SITES.key,
-                    f"shares of provider {df['provider'].iloc[i]!r} sum to {totals[i]!r}, "
-                    f"not 1")
-    no_site = ~provider_table["provider"].isin(df["provider"]).to_numpy()
-    if no_site.any():
-        name = provider_table["provider"].to_numpy()[no_site][0]
-        raise ValueError(f"{label}: column 'provider': provider {name!r} has no site")
-    # Export controls: providers homed in tier-1 nations hold no capacity in tier-3 nations.
-    tier = nation_table.set_index("nation")["export_tier"]
-    home = provider_table.set_index("provider")["home"]
-    home_tier = df["provider"].map(home).map(tier).to_numpy()
-    site_tier = df["nation"].map(tier).to_numpy()
-    bad = np.flatnonzero((home_tier == 1) & (site_tier == 3))
-    if bad.size:
-        raise _fail(label, "nation", df, int(bad[0]), _SITES.key,
-                    "a provider homed in a tier-1 nation has a site in a tier-3 (denied) nation")
-    return df
-
-
-def _check_usecases(raw: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
-    label = label or _USECASES.file
-    df = _check_table(raw, _USECASES, label)
-    total = float(df["token_share"].sum())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{label}: column 'token_share' sums to {total:.6g}; it must sum to 1")
-    return df
-
-
-def _check_open_labs(raw: pd.DataFrame, nation_table: pd.DataFrame,
-                     label: str | None = None) -> pd.DataFrame:
-    label = label or _OPEN_LABS.file
-    df = _check_table(raw, _OPEN_LABS, label)
-    _check_refs(df, "home", nation_table["nation"], _OPEN_LABS, label,
-                "nation in the nations table")
-    owners = pd.concat([pd.Series(["rental"]), _table("outside_owners")["owner"]])
-    _check_refs(df, "trains_on", owners, _OPEN_LABS, label,
-                "'rental' or an owner in outside_owners.csv")
-    return df
-
-
-def _check_parameters(raw: pd.DataFrame, label: str = "parameters.csv") -> pd.DataFrame:
-    missing = [c for c in _PARAMETER_COLUMNS if c not in raw.columns]
-    if missing:
-        raise ValueError(f"{label}: missing required column(s) {missing}; "
-                         f"expected columns: {', '.join(_PARAMETER_COLUMNS)}")
-    df = raw.loc[:, list(_PARAMETER_COLUMNS)].reset_index(drop=True).copy()
-    for col in ("group", "name", "type", "unit", "source"):
-        df[col] = df[col].astype(str).str.strip()
-    key = ("group", "name")
-    for col in ("group", "name", "type", "source"):
-        bad = np.flatnonzero((df[col] == "").to_numpy())
-        if bad.size:
-            what = "source is empty" if col == "source" else "value is empty"
-            raise _fail(label, col, df, int(bad[0]), key, what)
-    bad = np.flatnonzero(~df["type"].isin(_PARAMETER_TYPES).to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise _fail(label, "type", df, i, key, f"{df['type'].iloc[i]!r} is not allowed; "
-                    f"allowed: {', '.join(_PARAMETER_TYPES)}")
-    dupes = np.flatnonzero(df.duplicated(list(key)).to_numpy())
-    if dupes.size:
-        raise _fail(label, "name", df, int(dupes[0]), key, "duplicate parameter")
-    for col in ("min", "max", "low", "high"):
-        text = df[col].astype(str).str.strip()
-        values = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
-        bad = np.flatnonzero(((text != "") & values.isna()).to_numpy())
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, key, f"{text.iloc[i]!r} is not a number")
-        df[col] = values.to_numpy()
-    numeric = df["type"].isin(("float", "int")).to_numpy()
-    value = pd.to_numeric(df["value"].where(numeric), errors="coerce").to_numpy(dtype=float)
-    lo = np.nan_to_num(df["min"].to_numpy(), nan=-np.inf)
-    hi = np.nan_to_num(df["max"].to_numpy(), nan=np.inf)
-    bad = np.flatnonzero(numeric & ~np.isfinite(value))
-    if bad.size:
-        i = int(bad[0])
-        raise _fail(label, "value", df, i, key, f"{df['value'].iloc[i]!r} is not a number")
-    for col, arr in (("value", value), ("low", df["low"].to_numpy()),
-                     ("high", df["high"].to_numpy())):
-        bad = np.flatnonzero(numeric & ~np.isnan(arr) & ((arr < lo) | (arr > hi)))
-        if bad.size:
-            i = int(bad[0])
-            raise _fail(label, col, df, i, key,
-                        f"{arr[i]!r} is out of range; allowed [{lo[i]}, {hi[i]}]")
-    is_bool = (df["type"] == "bool").to_numpy()
-    text = df["value"].astype(str).str.strip().str.lower()
-    bad = np.flatnonzero(is_bool & ~text.isin(_TRUE | _FALSE).to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise _fail(label, "value", df, i, key, f"{df['value'].iloc[i]!r} is not a boolean")
-    return df
+    For tables with a declared schema use the typed loaders (:func:`nations`, ...); this
+    reads the others (a new table is readable, and replaceable by users, as soon as its CSV
+    is in the package).
+    """
+    filename = name if name.endswith(".csv") else f"{name}.csv"
+    if filename not in sources.packaged_tables():
+        raise ValueError(f"{name!r} is not a calibration table; tables: "
+                         f"{', '.join(sources.packaged_tables())}")
+    return _raw(filename, _key(data_dir))[0]
 
 
 @cache
-def _table(name: str) -> pd.DataFrame:
-    """One validated table, read once (callers copy it)."""
-    if name == "nations":
-        return _check_nations(_read_csv(_NATIONS.file))
-    if name == "providers":
-        return _check_providers(_read_csv(_PROVIDERS.file), _table("nations"))
-    if name == "provider_sites":
-        return _check_sites(_read_csv(_SITES.file), _table("providers"), _table("nations"))
-    if name == "usecases":
-        return _check_usecases(_read_csv(_USECASES.file))
-    if name == "open_labs":
-        return _check_open_labs(_read_csv(_OPEN_LABS.file), _table("nations"))
-    if name == "outside_owners":
-        return _check_outside(_read_csv(_OUTSIDE.file))
+def _table(name: str, key: _Key = ()) -> pd.DataFrame:
+    """One validated table, read once per content (callers copy it)."""
+    schema = SCHEMAS[name]
+    raw, label = _raw(schema.file, key)
     if name == "parameters":
-        return _check_parameters(_read_csv("parameters.csv"))
-    raise KeyError(name)
+        return _parameters(raw, label, key)
+    df = schema.validate(raw, label)
+    if name in ("providers", "open_labs"):
+        _refs(df, schema, label, "home", "nations", key)
+    if name == "open_labs":
+        owners = pd.concat([pd.Series(["rental"]), _table("outside_owners", key)["owner"]])
+        check_refs(df, schema, label, "trains_on", owners,
+                   "'rental' or an owner in outside_owners.csv")
+    elif name == "provider_sites":
+        _refs(df, schema, label, "provider", "providers", key)
+        _refs(df, schema, label, "nation", "nations", key)
+        check_sites_cover(df, _table("providers", key), _table("nations", key), label)
+    return df
+
+
+def _refs(df: pd.DataFrame, schema: Any, label: str, column: str, table: str,
+          key: _Key) -> None:
+    other = _table(table, key)
+    where = _raw_label(SCHEMAS[table].file, key)
+    what = {"nations": "nation", "providers": "provider"}[table]
+    suffix = f" ({where})" if key else ""
+    check_refs(df, schema, label, column, other[SCHEMAS[table].key[0]],
+               f"{what} in the {table} table{suffix}")
+
+
+def _raw_label(filename: str, key: _Key) -> str:
+    packaged = f"{filename} (packaged)" if key else filename
+    return next((path for name, path, _, _ in key if name == filename), packaged)
+
+
+def _parameters(raw: pd.DataFrame, label: str, key: _Key) -> pd.DataFrame:
+    """The parameter table: packaged, with the rows of a data_dir's parameters.csv replacing
+    the packaged rows of the same (group, name)."""
+    df = PARAMETERS.validate(raw, label)
+    if not any(name == PARAMETERS.file for name, _, _, _ in key):
+        return df
+    base = _table("parameters", ())  # the packaged table
+    index = {(g, n): i for i, (g, n) in enumerate(zip(base["group"], base["name"],
+                                                          strict=True))}
+    problems = []
+    for i, row in enumerate(df.itertuples(index=False)):
+        where = f"row {i + 1} ({row.group}, {row.name}): "
+        if (row.group, row.name) not in index:
+            names = [f"{g}.{n}" for g, n in index]
+            close = difflib.get_close_matches(f"{row.group}.{row.name}", names, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            problems.append(("name", i, where + f"not a parameter of the model; {hint}a "
+                                                "data_dir's parameters.csv may only replace "
+                                                "rows of the packaged one"))
+        elif row.type != base["type"].iloc[index[(row.group, row.name)]]:
+            want = base["type"].iloc[index[(row.group, row.name)]]
+            problems.append(("type", i, where + f"{row.type!r} differs from the model's type "
+                                                f"{want!r}"))
+    if problems:
+        from abm.calibration.schema import table_error
+
+        raise table_error(label, problems)
+    merged = base.copy()
+    for row in df.itertuples(index=False):
+        merged.loc[index[(row.group, row.name)]] = list(row)
+    return merged
+
+
+_generation = [0]
+
+
+def cache_stamp(data_dir: DataDir = None) -> tuple:
+    """Changes whenever the tables ``data_dir`` gives may have changed: its files' stats and
+    a counter bumped by :func:`clear_cache` (for caches built on these tables elsewhere)."""
+    return (_generation[0], _key(data_dir))
 
 
 def clear_cache() -> None:
     """Forget every table read so far (the next call reads the CSV files again)."""
+    _generation[0] += 1
     _table.cache_clear()
+    sources.packaged_tables.cache_clear()
+    sources._packaged_sha256.cache_clear()
+
+
+def declared_tables() -> tuple[str, ...]:
+    """Names of the tables with a declared schema whose CSV is in the package."""
+    packaged = set(sources.packaged_tables())
+    return tuple(name for name, schema in SCHEMAS.items() if schema.file in packaged)
+
+
+def check_data_dir(data_dir: DataDir) -> dict[str, Any]:
+    """Validate every table a ``data_dir`` supplies, with the packaged ones it leaves.
+
+    Returns :func:`fingerprint` of the tables in use. Raises :class:`ValueError` naming the
+    file, column and row of the first problem (:class:`DataDirError` for the directory).
+    Tables without a declared schema must have at least the packaged table's columns.
+    """
+    key = _key(data_dir)
+    for name in declared_tables():
+        _table(name, key)
+    for name, path, _, _ in key:
+        if name.removesuffix(".csv") in declared_tables():
+            continue
+        have = sources.parse_csv(Path(path).read_bytes(), path).columns
+        want = _read_csv(name).columns
+        missing = [c for c in want if c not in have]
+        if missing:
+            raise ValueError(f"{path}: missing required column(s) {missing}; expected "
+                             f"columns: {', '.join(want)}")
+    return fingerprint(data_dir)
 
 
 # ------------------------------------------------------------------------------ public loaders
 
 
-def nations() -> pd.DataFrame:
+def nations(data_dir: DataDir = None) -> pd.DataFrame:
     """Nations and blocs of the default world (``nations.csv``).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        A directory whose ``nations.csv`` (if any) replaces the packaged one.
 
     Returns
     -------
@@ -423,10 +282,10 @@ def nations() -> pd.DataFrame:
     ValueError
         If the table is malformed; the message names the file, column and row.
     """
-    return _table("nations").copy()
+    return _table("nations", _key(data_dir)).copy()
 
 
-def providers() -> pd.DataFrame:
+def providers(data_dir: DataDir = None) -> pd.DataFrame:
     """Cloud and inference providers (``providers.csv``).
 
     Returns
@@ -434,9 +293,7 @@ def providers() -> pd.DataFrame:
     pandas.DataFrame
         One row per provider: ``provider``, ``kind`` (one of :data:`PROVIDER_KINDS`),
         ``home`` (a nation), ``cloud_share`` (share of world cloud-infrastructure revenue; the
-        column sums to at most 1), ``compute_share`` (share of the world's AI compute it owns
-        in January 2025; sums to at most 1 with :func:`outside_owners`), ``frontier_lab``
-        and ``custom_silicon`` (bool),
+        column sums to at most 1), ``frontier_lab`` and ``custom_silicon`` (bool),
         ``frontier_lag_months`` (lag of the best model it serves behind the frontier at
         January 2025) and ``source``.
 
@@ -445,10 +302,10 @@ def providers() -> pd.DataFrame:
     ValueError
         If the table is malformed or a home is not a nation of :func:`nations`.
     """
-    return _table("providers").copy()
+    return _table("providers", _key(data_dir)).copy()
 
 
-def provider_sites() -> pd.DataFrame:
+def provider_sites(data_dir: DataDir = None) -> pd.DataFrame:
     """Where each provider's inference capacity sits (``provider_sites.csv``).
 
     Returns
@@ -464,10 +321,10 @@ def provider_sites() -> pd.DataFrame:
         not sum to 1, a provider has no site, or a provider homed in a tier-1 nation has a site
         in a tier-3 nation.
     """
-    return _table("provider_sites").copy()
+    return _table("provider_sites", _key(data_dir)).copy()
 
 
-def usecases() -> pd.DataFrame:
+def usecases(data_dir: DataDir = None) -> pd.DataFrame:
     """Use-cases of AI tokens (``usecases.csv``).
 
     Returns
@@ -483,10 +340,10 @@ def usecases() -> pd.DataFrame:
     ValueError
         If the table is malformed or the token shares do not sum to 1.
     """
-    return _table("usecases").copy()
+    return _table("usecases", _key(data_dir)).copy()
 
 
-def open_labs() -> pd.DataFrame:
+def open_labs(data_dir: DataDir = None) -> pd.DataFrame:
     """Open-weight labs (``open_labs.csv``).
 
     Returns
@@ -494,19 +351,17 @@ def open_labs() -> pd.DataFrame:
     pandas.DataFrame
         One row per lab: ``lab``, ``home`` (a nation), ``release_interval_months``,
         ``lag_offset_months`` (extra lag on top of the configured open-weight lag; 0 for the
-        leading lab), ``funding_usd_per_year`` (its training budget), ``trains_on``
-        (``rental``: it rents compute from the modelled fleets; or the name of an owner in
-        :func:`outside_owners` whose own fleet it trains on) and ``source``.
+        leading lab), ``funding_usd_per_year`` and ``source``.
 
     Raises
     ------
     ValueError
         If the table is malformed or a home is not a nation of :func:`nations`.
     """
-    return _table("open_labs").copy()
+    return _table("open_labs", _key(data_dir)).copy()
 
 
-def outside_owners() -> pd.DataFrame:
+def outside_owners(data_dir: DataDir = None) -> pd.DataFrame:
     """Owners of AI compute outside the modelled token market (``outside_owners.csv``).
 
     Their compute (Meta's, xAI's, enterprises') is not sold as tokens here, but it draws
@@ -524,10 +379,10 @@ def outside_owners() -> pd.DataFrame:
     ValueError
         If the table is malformed; the message names the file, column and row.
     """
-    return _table("outside_owners").copy()
+    return _table("outside_owners", _key(data_dir)).copy()
 
 
-def parameters() -> pd.DataFrame:
+def parameters(data_dir: DataDir = None) -> pd.DataFrame:
     """Scalar model parameters (``parameters.csv``).
 
     Returns
@@ -536,15 +391,17 @@ def parameters() -> pd.DataFrame:
         One row per parameter: ``group``, ``name``, ``value`` (as text; its meaning depends on
         ``type``), ``type`` (float, int, bool or str), ``unit``, ``min``/``max`` (validity
         bounds, NaN if open), ``low``/``high`` (plausible range for sweeps, NaN if none),
-        ``source`` and ``note``.
+        ``source`` and ``note``. With ``data_dir``, its ``parameters.csv`` rows replace the
+        packaged rows of the same group and name.
 
     Raises
     ------
     ValueError
-        If a row has no source, an unknown type, or a numeric value (or its plausible range)
-        outside ``[min, max]``.
+        If a row has no source, an unknown type, a value that is not of its type, a numeric
+        value (or its plausible range) outside ``[min, max]``, or (in a data_dir) names a
+        parameter the model does not have; the message names the file, column and row.
     """
-    return _table("parameters").copy()
+    return _table("parameters", _key(data_dir)).copy()
 
 
 # ------------------------------------------------------------------------------ world
@@ -587,7 +444,8 @@ class World:
 
 
 def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bool = False,
-          n_nations: int = 200, n_providers: int = 50, seed: int = 0) -> World:
+          n_nations: int = 200, n_providers: int = 50, seed: int = 0,
+          data_dir: DataDir = None) -> World:
     """Build the world a run simulates.
 
     Parameters
@@ -607,6 +465,8 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     seed : int, default 0
         Seed of the synthetic world; it is drawn from
         ``numpy.random.default_rng(numpy.random.SeedSequence(seed))`` only.
+    data_dir : path, optional
+        A directory whose calibration tables replace the packaged ones (see the module doc).
 
     Returns
     -------
@@ -616,33 +476,119 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     ------
     ValueError
         For an unknown size name or nation (the message lists the allowed values), invalid
-        synthetic sizes or seed, or a malformed calibration table.
+        synthetic sizes or seed, a malformed calibration table, or a world in which no
+        provider has a site (nobody could sell tokens; see :func:`check_world`).
     """
     if size_name not in SIZE_NAMES:
         raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
                          f"{', '.join(SIZE_NAMES)}")
     if synthetic:
-        w = _synthetic_world(n_nations, n_providers, seed, size_name)
+        w = _synthetic_world(n_nations, n_providers, seed, size_name, data_dir)
     else:
-        w = World(nations=nations(), providers=providers(), provider_sites=provider_sites(),
-                  usecases=usecases(), open_labs=open_labs(), synthetic=False,
-                  size_name=size_name)
+        w = World(nations=nations(data_dir), providers=providers(data_dir),
+                  provider_sites=provider_sites(data_dir), usecases=usecases(data_dir),
+                  open_labs=open_labs(data_dir), outside_owners=outside_owners(data_dir),
+                  synthetic=False, size_name=size_name)
     if nations_subset:
         w = _restrict(w, nations_subset)
+    if w.n_providers == 0:
+        raise ValueError(_no_provider_message(w, nations_subset, data_dir))
     return w
 
 
-def _restrict(w: World, names: list[str]) -> World:
-    """The world ``w`` restricted to the nations ``names`` (see :func:`world`)."""
-    if isinstance(names, str):
-        raise ValueError(f"nations_subset: expected a list of nation names, got {names!r}")
-    allowed = w.nations["nation"].tolist()
+def check_world(size_name: str, nations_subset: list[str] | None = None,
+                synthetic: bool = False, n_nations: int = 200, n_providers: int = 50,
+                data_dir: DataDir = None) -> None:
+    """Check, before any run, that :func:`world` can build this world and that it works.
+
+    Cheap: the tables are cached, and a synthetic world is generated only when a subset of
+    its nations is asked for (any seed gives the same nation names; the check uses seed 0
+    for which providers a synthetic subset keeps).
+
+    Raises
+    ------
+    ValueError
+        With a message for a person: an unknown size, a malformed or inconsistent table (file,
+        column, row), nations listed twice, names that are not nations of this world (real
+        names for a synthetic world get their own explanation), or a world in which no
+        provider has capacity, so nobody could sell tokens.
+    """
+    if size_name not in SIZE_NAMES:
+        raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
+                         f"{', '.join(SIZE_NAMES)}")
+    names = _subset_names(nations_subset)
+    if synthetic:
+        for label, value, lo in (("n_nations", n_nations, 3), ("n_providers", n_providers, 1)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
+                raise ValueError(f"{label}: expected an integer >= {lo}, got {value!r}")
+        usecases(data_dir), open_labs(data_dir), nations(data_dir)  # tables it copies
+        if not names:
+            return  # every synthetic provider has at least one site
+        allowed = _synthetic.names("Synthetic ", int(n_nations))
+        real = [n for n in names if n in set(nations(data_dir)["nation"])]
+        if real:
+            raise ValueError(
+                f"nations {real} are nations of the calibrated world, but a synthetic world "
+                f"is asked for: its {n_nations} nations are named {allowed[0]!r} .. "
+                f"{allowed[-1]!r}. Keep the whole synthetic world with an empty nation list, "
+                "(size.nations=[] in a run config), or name synthetic nations")
+        _unknown(names, allowed)
+        world(size_name, names, True, n_nations, n_providers, 0, data_dir)
+        return
+    w = World(nations=nations(data_dir), providers=providers(data_dir),
+              provider_sites=provider_sites(data_dir), usecases=usecases(data_dir),
+              open_labs=open_labs(data_dir), size_name=size_name)
+    if names:
+        _unknown(names, w.nations["nation"].tolist())
+        if not w.provider_sites["nation"].isin(set(names)).any():
+            raise ValueError(_no_provider_message(w, names, data_dir))
+
+
+def _subset_names(nations_subset: Any) -> list[str]:
+    if nations_subset is None:
+        return []
+    if isinstance(nations_subset, str) or not isinstance(nations_subset, list | tuple):
+        raise ValueError(f"expected a list of nation names, got {nations_subset!r}")
+    bad = [n for n in nations_subset if not isinstance(n, str)]
+    if bad:
+        raise ValueError(f"nation names must be strings, got {bad}")
+    names = list(nations_subset)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"nation(s) {twice} listed more than once")
+    return names
+
+
+def _unknown(names: list[str], allowed: list[str]) -> None:
     allowed_set = set(allowed)
     unknown = [n for n in names if n not in allowed_set]
     if unknown:
         shown = ", ".join(allowed) if len(allowed) <= 50 else (
             ", ".join(allowed[:50]) + f", ... ({len(allowed)} in all)")
-        raise ValueError(f"nations_subset: unknown nation(s) {unknown}; allowed: {shown}")
+        hints = [f"{n!r} -> {c[0]!r}" for n in unknown
+                 if (c := difflib.get_close_matches(n, allowed, n=1))]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        raise ValueError(f"unknown nation(s) {unknown}{hint}; allowed: {shown}")
+
+
+def _no_provider_message(w: World, names: Any, data_dir: DataDir) -> str:
+    sites = provider_sites(data_dir) if not w.synthetic else w.provider_sites
+    hosts = list(dict.fromkeys(sites["nation"])) if len(sites) else []
+    where = _raw_label(PROVIDER_SITES.file, _key(data_dir)) if not w.synthetic else \
+        "the synthetic provider sites"
+    return (f"no provider has capacity in the nation(s) {list(names or [])} "
+            f"({where} lists no site there), so nobody could sell tokens in this world; "
+            f"add a nation that hosts capacity: {', '.join(hosts[:12])}"
+            f"{f' (and {len(hosts) - 12} more)' if len(hosts) > 12 else ''}")
+
+
+def _restrict(w: World, names: list[str]) -> World:
+    """The world ``w`` restricted to the nations ``names`` (see :func:`world`)."""
+    try:
+        names = _subset_names(names)
+        _unknown(names, w.nations["nation"].tolist())
+    except ValueError as exc:
+        raise ValueError(f"nations_subset: {exc}") from None
     keep = set(names)
     nat = w.nations[w.nations["nation"].isin(keep)].reset_index(drop=True)
     sites = w.provider_sites[w.provider_sites["nation"].isin(keep)].reset_index(drop=True)
@@ -657,168 +603,37 @@ def _restrict(w: World, names: list[str]) -> World:
                  size_name=w.size_name)
 
 
-# ------------------------------------------------------------------------------ synthetic world
-
-
-def _synthetic_world(n_nations: int, n_providers: int, seed: int, size_name: str) -> World:
+def _synthetic_world(n_nations: int, n_providers: int, seed: int, size_name: str,
+                     data_dir: DataDir = None) -> World:
     """A random world with the schema of the calibrated one (see :func:`world`)."""
     for name, value, lo in (("n_nations", n_nations, 3), ("n_providers", n_providers, 1),
                             ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
             raise ValueError(f"{name}: expected an integer >= {lo}, got {value!r}")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
-    nat = _synthetic_nations(rng, int(n_nations))
-    prov, sites = _synthetic_providers(rng, nat, int(n_providers))
-    uc = usecases()
-    uc["source"] = _SYNTHETIC
-    labs = open_labs()
-    labs["home"] = _remap_homes(labs["home"], nat)
-    labs["source"] = _SYNTHETIC
+    nat = _synthetic.synthetic_nations(rng, int(n_nations))
+    prov, sites = _synthetic.synthetic_providers(rng, nat, int(n_providers))
+    uc = usecases(data_dir)
+    uc["source"] = _synthetic.SYNTHETIC
+    labs = open_labs(data_dir)
+    real_tier = nations(data_dir).set_index("nation")["export_tier"]
+    labs["home"] = _synthetic.remap_homes(labs["home"], nat, real_tier)
+    labs["source"] = _synthetic.SYNTHETIC
     # The generated tables pass the same checks as the calibrated ones.
-    nat = _check_nations(nat, "synthetic nations")
-    prov = _check_providers(prov, nat, "synthetic providers")
-    sites = _check_sites(sites, prov, nat, "synthetic provider_sites")
-    labs = _check_open_labs(labs, nat, "synthetic open_labs")
+    nat = NATIONS.validate(nat, "synthetic nations")
+    prov = PROVIDERS.validate(prov, "synthetic providers")
+    check_refs(prov, PROVIDERS, "synthetic providers", "home", nat["nation"],
+               "nation in the nations table")
+    sites = PROVIDER_SITES.validate(sites, "synthetic provider_sites")
+    check_refs(sites, PROVIDER_SITES, "synthetic provider_sites", "provider",
+               prov["provider"], "provider in the providers table")
+    check_refs(sites, PROVIDER_SITES, "synthetic provider_sites", "nation", nat["nation"],
+               "nation in the nations table")
+    check_sites_cover(sites, prov, nat, "synthetic provider_sites")
+    labs = OPEN_LABS.validate(labs, "synthetic open_labs")
+    check_refs(labs, OPEN_LABS, "synthetic open_labs", "home", nat["nation"],
+               "nation in the nations table")
+    uc = USECASES.validate(uc, "synthetic usecases")
     return World(nations=nat, providers=prov, provider_sites=sites, usecases=uc,
-                 open_labs=labs, synthetic=True, size_name=size_name)
-
-
-def _names(prefix: str, n: int) -> list[str]:
-    width = max(3, len(str(n)))
-    return [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)]
-
-
-def _synthetic_nations(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    """Nations with real-world-like spreads of size, income, power and data centres."""
-    # National populations are roughly lognormal across countries (log-sd ~1.6-1.9).
-    pop = rng.lognormal(0.0, 1.7, n)
-    pop = _TOTAL_POPULATION_M * pop / pop.sum()
-    # GDP per capita: median ~6,000 USD, log-sd ~1.1 (World Bank 2024 cross-section).
-    gdp = np.clip(rng.lognormal(np.log(6000.0), 1.1, n), 200.0, 200_000.0)
-    gini = np.clip(rng.normal(0.38, 0.07, n), 0.24, 0.65)
-    lat = np.degrees(np.arcsin(rng.uniform(-0.7, 0.9, n)))
-    lon = rng.uniform(-180.0, 180.0, n)
-    elec = np.clip(rng.lognormal(np.log(0.1), 0.35, n), 0.02, 0.5)
-    # Data-centre electricity grows a little faster than the economy; scaled to the world total.
-    dc = (pop * gdp) ** 1.1 * rng.lognormal(0.0, 0.5, n)
-    dc = _TOTAL_DC_TWH * dc / dc.sum()
-    headroom = np.round(45.0 * dc * rng.lognormal(0.0, 0.5, n) + 20.0)
-    build = np.round(headroom * rng.lognormal(np.log(1.2), 0.3, n))
-    tier = rng.choice(np.array(EXPORT_TIERS, dtype=np.int64), size=n, p=[0.4, 0.5, 0.1])
-    loc_draw = rng.uniform(0.0, 0.2, n)
-    loc_flag = rng.random(n) < 0.1
-    loc_denied = rng.uniform(0.3, 0.9, n)
-    loc = np.where(tier == 3, loc_denied, np.where(loc_flag, loc_draw, 0.0))
-    df = pd.DataFrame({
-        "nation": _names("Synthetic ", n), "code": _names("S", n),
-        "population_m": pop, "gdp_pc_usd": gdp, "income_gini": gini, "lat": lat, "lon": lon,
-        "electricity_usd_kwh": elec, "dc_twh_2024": dc, "grid_headroom_mw": headroom,
-        "grid_build_mw_per_year": build, "export_tier": tier, "localisation_share": loc,
-    })
-    for col in _NATIONS.sources:
-        df[col] = _SYNTHETIC
-    return df
-
-
-def _synthetic_providers(rng: np.random.Generator, nat: pd.DataFrame,
-                         p: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Providers with Pareto-like shares, homes in large economies and 3-15 sites each.
-
-    Homes are drawn in proportion to GDP. A provider homed in a tier-3 nation is a
-    ``chinese_cloud`` (read: cloud of a denied-tier nation) and sits only at home; of the
-    others, the largest tenth are hyperscalers and the rest neoclouds or sovereign clouds.
-    Sites are the home plus random tier-1/2 nations (3-15 in all, fewer only if fewer exist).
-    """
-    n = len(nat)
-    tier = nat["export_tier"].to_numpy()
-    econ = (nat["population_m"] * nat["gdp_pc_usd"]).to_numpy()
-    share = np.sort(rng.pareto(1.16, p) + 1.0)[::-1]  # 80/20 tail, largest first
-    share = _SYNTHETIC_CLOUD_SHARE * share / share.sum()
-    home = rng.choice(n, size=p, p=econ / econ.sum())
-    home_tier = tier[home]
-    rank = np.arange(p)
-    n_hyper = max(1, round(0.1 * p))
-    coin = rng.random((p, 3))
-    kind = np.where(home_tier == 3, "chinese_cloud",
-                    np.where(rank < n_hyper, "hyperscaler",
-                             np.where(coin[:, 0] < 0.5, "neocloud", "sovereign")))
-    lab_p = np.select([kind == "hyperscaler", kind == "chinese_cloud"], [0.75, 0.5], 0.05)
-    silicon_p = np.select([kind == "hyperscaler", kind == "chinese_cloud"], [0.6, 0.3], 0.05)
-    frontier_lab = coin[:, 1] < lab_p
-    custom_silicon = coin[:, 2] < silicon_p
-    lag = np.where(frontier_lab & (home_tier == 1), 0.0, 6.0)
-    names = _names("Synthetic Provider ", p)
-    # Compute is less concentrated than revenue (Epoch AI owner data vs Synergy shares).
-    compute = share ** 0.8
-    compute = _SYNTHETIC_COMPUTE_SHARE * compute / compute.sum()
-    prov = pd.DataFrame({
-        "provider": names, "kind": kind, "home": nat["nation"].to_numpy()[home],
-        "cloud_share": share, "compute_share": compute, "frontier_lab": frontier_lab,
-        "custom_silicon": custom_silicon,
-        "frontier_lag_months": lag, "source": _SYNTHETIC,
-    })
-
-    # Sites: the home plus random tier-1/2 nations, drawn in proportion to sqrt(data centres).
-    eligible = np.flatnonzero(tier != 3)
-    k_sites = rng.integers(3, 16, p)
-    max_sites = 16
-    draws = rng.random((p, 4 * max_sites))
-    weights = rng.gamma(1.0, 1.0, (p, max_sites))
-    site_prov: list[np.ndarray] = []
-    site_nat: list[np.ndarray] = []
-    site_share: list[np.ndarray] = []
-    if eligible.size:
-        w = np.sqrt(nat["dc_twh_2024"].to_numpy()[eligible])
-        cdf = np.cumsum(w)
-        cdf /= cdf[-1]
-        cand_all = eligible[np.minimum(np.searchsorted(cdf, draws, side="right"),
-                                       eligible.size - 1)]
-    for i in range(p):
-        if home_tier[i] == 3:
-            chosen = np.array([home[i]])
-        else:
-            k = min(int(k_sites[i]), eligible.size)
-            seq = np.concatenate(([home[i]], cand_all[i]))
-            _, first = np.unique(seq, return_index=True)
-            chosen = seq[np.sort(first)][:k]
-            if chosen.size < k:  # few eligible nations: top up uniformly
-                rest = np.setdiff1d(eligible, chosen)
-                chosen = np.concatenate((chosen, rng.choice(rest, k - chosen.size,
-                                                            replace=False)))
-        wt = weights[i, :chosen.size].copy()
-        wt[0] *= 3.0  # most capacity at home
-        site_prov.append(np.full(chosen.size, i))
-        site_nat.append(chosen)
-        site_share.append(wt / wt.sum())
-    sp = np.concatenate(site_prov)
-    sites = pd.DataFrame({
-        "provider": np.asarray(names, dtype=object)[sp],
-        "nation": nat["nation"].to_numpy()[np.concatenate(site_nat)],
-        "capacity_share": np.concatenate(site_share),
-        "source": _SYNTHETIC,
-    })
-    return prov, sites
-
-
-def _remap_homes(homes: pd.Series, nat: pd.DataFrame) -> np.ndarray:
-    """Map real home nations to synthetic ones of the same export tier, largest economy first.
-
-    The k-th distinct real home of tier t becomes the k-th largest synthetic economy of tier t
-    (any tier if there is none).
-    """
-    real_tier = nations().set_index("nation")["export_tier"]
-    econ = (nat["population_m"] * nat["gdp_pc_usd"]).to_numpy()
-    order = np.argsort(-econ, kind="stable")
-    names = nat["nation"].to_numpy()
-    tiers = nat["export_tier"].to_numpy()[order]
-    used: dict[int, int] = {}
-    mapping: dict[str, str] = {}
-    for home in dict.fromkeys(homes):
-        t = int(real_tier.get(home, 2))
-        cands = order[tiers == t]
-        if cands.size == 0:
-            cands = order
-        k = used.get(t, 0)
-        used[t] = k + 1
-        mapping[home] = names[cands[k % cands.size]]
-    return homes.map(mapping).to_numpy()
+                 open_labs=labs, outside_owners=outside_owners(data_dir), synthetic=True,
+                 size_name=size_name)

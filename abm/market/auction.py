@@ -48,6 +48,7 @@ the one marginal tie group on each side is then allocated explicitly in input or
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from abm.market._validate import real_vector
 
-__all__ = ["AuctionResult", "double_auction", "validate_book"]
+__all__ = ["AuctionResult", "double_auction", "midpoint", "validate_book"]
 
 FloatArray = NDArray[np.float64]
 
@@ -145,6 +146,43 @@ def validate_book(
     bp, bq = _as_price_qty(bid_price, bid_qty, "bid_price", "bid_qty")
     ap, aq = _as_price_qty(ask_price, ask_qty, "ask_price", "ask_qty")
     return bp, bq, ap, aq
+
+
+def midpoint(low: float, high: float) -> float:
+    """``(low + high) / 2`` without overflow: exact as written unless the sum overflows."""
+    mid = 0.5 * (low + high)
+    if math.isfinite(mid):
+        return mid
+    return low + 0.5 * (high - low)  # low <= high, both finite and non-negative
+
+
+def _exponent(values: FloatArray) -> int:
+    """The binary exponent ``e`` of ``max(values)`` (``max < 2**e``); 0 for all zeros."""
+    top = float(values.max()) if values.size else 0.0
+    return math.frexp(top)[1] if top > 0.0 else 0
+
+
+def _dot_scaled(fill: FloatArray, price: FloatArray, e_fill: int, e_price: int) -> float:
+    """``fill @ price`` computed on operands scaled by powers of two (exact), so huge
+    orders do not overflow and the product is only unrepresentable if the result is."""
+    return float(np.ldexp(fill, -e_fill) @ np.ldexp(price, -e_price))
+
+
+def surplus_of(bid_fill: FloatArray, bid_price: FloatArray, ask_fill: FloatArray,
+               ask_price: FloatArray) -> float:
+    """``bid_fill @ bid_price - ask_fill @ ask_price``, scaled before summing.
+
+    Every operand is divided by a power of two (exact) that brings its largest element
+    below 1, the two sums are taken and subtracted, and the difference is scaled back, so
+    the result is finite whenever the true surplus is representable (no ``inf - inf``).
+    On ordinary magnitudes it equals the unscaled expression bit for bit.
+    """
+    e_fill = max(_exponent(bid_fill), _exponent(ask_fill))
+    e_price = max(_exponent(bid_price), _exponent(ask_price))
+    diff = (_dot_scaled(bid_fill, bid_price, e_fill, e_price)
+            - _dot_scaled(ask_fill, ask_price, e_fill, e_price))
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(diff, e_fill + e_price)) if diff else 0.0
 
 
 def _exclusive_cumsum(cum: FloatArray) -> FloatArray:
@@ -266,6 +304,14 @@ def double_auction(
     (2.0, 10.0, 6.0, 7.0, 6.5)
     """
     bp, bq, ap, aq = validate_book(bid_price, bid_qty, ask_price, ask_qty)
+    # Quantities whose total overflows float64 are cleared in units of a power of two
+    # (exact scaling); prices are only compared, never summed, while clearing.
+    q_exp = 0
+    with np.errstate(over="ignore"):
+        totals_finite = math.isfinite(float(bq.sum())) and math.isfinite(float(aq.sum()))
+    if not totals_finite:
+        q_exp = max(_exponent(bq), _exponent(aq)) + max(bq.size, aq.size).bit_length()
+        bq, aq = np.ldexp(bq, -q_exp), np.ldexp(aq, -q_exp)
     bid_fill = np.zeros_like(bq)
     ask_fill = np.zeros_like(aq)
 
@@ -328,9 +374,13 @@ def double_auction(
     if a_left < ap.size:
         price_high = min(price_high, float(a_key_s[a_left]))
 
-    surplus = float(bid_fill @ bp - ask_fill @ ap)
+    if q_exp:  # back to the caller's units (inf only where the true value overflows)
+        with np.errstate(over="ignore"):
+            volume = float(np.ldexp(volume, q_exp))
+            bid_fill, ask_fill = np.ldexp(bid_fill, q_exp), np.ldexp(ask_fill, q_exp)
+    surplus = surplus_of(bid_fill, bp, ask_fill, ap)
     return AuctionResult(
-        price=0.5 * (price_low + price_high),
+        price=midpoint(price_low, price_high),
         volume=volume,
         bid_fill=_readonly(bid_fill),
         ask_fill=_readonly(ask_fill),

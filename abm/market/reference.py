@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from abm.market.auction import AuctionResult, validate_book
+from abm.market.auction import AuctionResult, midpoint, validate_book
 
 __all__ = ["naive_double_auction"]
 
@@ -108,11 +108,20 @@ def naive_double_auction(
             price_low = max(price_low, ap[j])
         if ask_fill[j] < aq[j]:
             price_high = min(price_high, ap[j])
-    surplus = math.fsum(f * p for f, p in zip(bid_fill, bp, strict=True)) - math.fsum(
-        f * p for f, p in zip(ask_fill, ap, strict=True)
-    )
+    # Exact sums of the products (math.fsum) of operands scaled by powers of two so that
+    # the largest fill and price are below 1 (huge orders do not overflow), scaled back.
+    e_f = math.frexp(max([*bid_fill, *ask_fill], default=0.0))[1]
+    e_p = math.frexp(max([*bp, *ap], default=0.0))[1]
+
+    def scaled_sum(fills: list[float], prices: list[float]) -> float:
+        return math.fsum(math.ldexp(f, -e_f) * math.ldexp(p, -e_p)
+                         for f, p in zip(fills, prices, strict=True))
+
+    surplus = scaled_sum(bid_fill, bp) - scaled_sum(ask_fill, ap)
+    with np.errstate(over="ignore"):
+        surplus = float(np.ldexp(surplus, e_f + e_p))
     return AuctionResult(
-        price=0.5 * (price_low + price_high),
+        price=midpoint(price_low, price_high),
         volume=volume,
         bid_fill=bid_fill_arr,
         ask_fill=ask_fill_arr,

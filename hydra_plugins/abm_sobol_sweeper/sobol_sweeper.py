@@ -84,27 +84,30 @@ class SobolSweeper(Sweeper):
             raise ValueError("abm_sobol sweeper: give hydra.sweeper.samples=<csv> or a list "
                              "of hydra.sweeper.parameters to sample")
         names, rows = draw_samples(self.parameters, self.n, self.sample_seed,
-                                   self.calc_second_order)
+                                   self.calc_second_order,
+                                   OmegaConf.select(self.config, "data_dir", default=None))
         write_samples(sweep_dir / "samples.csv", names, [values for _, values in rows])
         return names, rows
 
     def _validate(self, jobs: list[list[str]]) -> None:
-        """Compose every job and check its ranges before the first one starts."""
-        from abm.config import ConfigError, validate
+        """Check every job (as ``python -m abm``'s preflight does) before the first starts."""
+        from abm.preflight import JobChecker, explain
 
         assert self.hydra_context is not None and self.config is not None
-        loader = self.hydra_context.config_loader
+        checker = JobChecker(self.hydra_context.config_loader, self.config,
+                             str(self.config.hydra.job.config_name or "config"), True)
         for overrides in jobs:
-            cfg = loader.load_sweep_config(master_config=self.config,
-                                           sweep_overrides=list(overrides))
-            plain = OmegaConf.to_container(cfg, resolve=False)
-            assert isinstance(plain, dict)
-            plain.pop("hydra", None)
             try:
-                validate(OmegaConf.create(plain))
-            except ConfigError as exc:
+                checker.check(overrides)
+            except Exception as exc:
                 job = overrides[-1].rpartition("=")[2]
-                raise ValueError(f"abm_sobol sweeper: {job}: {exc}; nothing was run") from None
+                message = explain(exc, overrides, self.hydra_context.config_loader)
+                raise ValueError(f"abm_sobol sweeper: {job}: {message}; nothing was run"
+                                 ) from None
+        try:
+            checker.check_layout()
+        except Exception as exc:
+            raise ValueError(f"abm_sobol sweeper: {exc}; nothing was run") from None
 
     def sweep(self, arguments: list[str]) -> Any:
         from analysis.sobol_sweeper import job_overrides
@@ -115,7 +118,10 @@ class SobolSweeper(Sweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         names, rows = self._rows(sweep_dir)
         jobs = job_overrides(arguments, names, rows)
-        self._validate(jobs)
+        from abm.preflight import jobs_digest
+
+        if os.environ.get("ABM_PREFLIGHT_JOBS") != jobs_digest(jobs):  # else checked already
+            self._validate(jobs)
         os.environ["ABM_SWEEP_TOTAL"] = str(len(jobs))  # for the [k/N] progress lines
         log.info("abm_sobol: %d jobs over %d parameters (%s)", len(jobs), len(names),
                  ", ".join(names))

@@ -67,6 +67,7 @@ def test_unknown_experiments_and_scenarios_are_refused(tmp_path):
         prepare("scenarios", Options(scenarios=("atlantis",), cache_dir=tmp_path))
 
 
+@pytest.mark.slow
 def test_a_finished_experiment_is_reused_without_running(small_sweep, monkeypatch):
     exp, options = small_sweep
     assert exp.is_complete()
@@ -80,6 +81,7 @@ def test_a_finished_experiment_is_reused_without_running(small_sweep, monkeypatc
     assert again.directory == exp.directory
 
 
+@pytest.mark.slow
 def test_load_sweep_gives_tidy_tables_with_the_run_identity(small_sweep):
     exp, _ = small_sweep
     world = load_sweep(exp.directory)
@@ -96,6 +98,7 @@ def test_load_sweep_gives_tidy_tables_with_the_run_identity(small_sweep):
         load_sweep(exp.directory, "people")
 
 
+@pytest.mark.slow
 def test_scenario_summary_compares_final_years_with_baseline(small_sweep):
     exp, _ = small_sweep
     world = load_sweep(exp.directory)

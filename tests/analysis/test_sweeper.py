@@ -38,6 +38,7 @@ def test_job_overrides_keep_the_command_line_and_refuse_conflicts():
         job_overrides(["seed=0,1"], ["demand.elasticity"], [(0, ["0.7"])])
 
 
+@pytest.mark.slow
 def test_the_sobol_experiment_runs_one_job_per_row_with_joblib(tmp_path):
     samples = tmp_path / "samples.csv"
     rows = [[0.7, 12], [1.2, 20], [0.9, 15]]

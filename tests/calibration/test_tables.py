@@ -7,7 +7,6 @@ loader's own validation on deliberately corrupted copies.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -361,12 +360,11 @@ def test_synthetic_world_bad_sizes_raise(kwargs):
         cal.world("world", synthetic=True, **kwargs)
 
 
-def test_synthetic_world_is_fast():
-    cal.world("world", synthetic=True, n_nations=100, n_providers=10, seed=0)  # warm caches
-    start = time.perf_counter()
+def test_large_synthetic_world_builds():
+    # Correctness at scale only; its build time is reported by `python -m abm.bench model`
+    # (case synthetic_world), never asserted in a test.
     w = cal.world("world", synthetic=True, n_nations=10_000, n_providers=50, seed=0)
-    assert time.perf_counter() - start < 1.0
-    assert w.n_nations == 10_000
+    assert w.n_nations == 10_000 and w.n_providers == 50
 
 
 # ----------------------------------------------------------------------------- corrupted tables

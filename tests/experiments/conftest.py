@@ -52,3 +52,40 @@ def run_in(tmp_path):
         return run_abm(*args, cwd=tmp_path, **kwargs)
 
     return _run
+
+
+def run_main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``abm.app.main(ARGS)`` in this process from ``cwd`` (fast; for commands the preflight
+    refuses, which return before Hydra starts), as a CompletedProcess with stderr."""
+    import contextlib
+    import io
+
+    from abm.app import main
+
+    err, out = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    code = 0
+    saved_env = {k: os.environ.get(k) for k in ("ABM_SWEEP_TOTAL", "ABM_PREFLIGHT_JOBS")}
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        os.chdir(old)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return subprocess.CompletedProcess(["abm", *args], code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def refuse_in(tmp_path):
+    """Like ``run_in``, in process: only for commands that must be refused."""
+    def _run(*args: str) -> subprocess.CompletedProcess:
+        return run_main(*args, cwd=tmp_path)
+
+    return _run

@@ -124,12 +124,15 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.parametrize("runner", ["in_process", pytest.param("subprocess",
+                                                                 marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("override", "words"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_stops_before_any_work(run_in, tmp_path, override, words):
+def test_bad_input_stops_before_any_work(run_in, refuse_in, tmp_path, override, words, runner):
     out = tmp_path / "run"
     key = override.split("=", 1)[0]
     rest = [a for a in ("months=6", "size=small") if a.split("=", 1)[0] != key]
-    proc = run_in(override, *rest, f"hydra.run.dir={out}")
+    run = refuse_in if runner == "in_process" else run_in
+    proc = run(override, *rest, f"hydra.run.dir={out}")
     assert proc.returncode == 2, proc.stderr
     message = proc.stderr.strip()
     assert "Traceback" not in message
@@ -140,8 +143,8 @@ def test_bad_input_stops_before_any_work(run_in, tmp_path, override, words):
     assert not list(tmp_path.rglob("*.parquet"))
 
 
-def test_bad_value_in_a_sweep_stops_the_whole_sweep(run_in, tmp_path):
-    proc = run_in("-m", "scenario=baseline", "demand.elasticity=1.0,-3", "months=6",
+def test_bad_value_in_a_sweep_stops_the_whole_sweep(refuse_in, tmp_path):
+    proc = refuse_in("-m", "scenario=baseline", "demand.elasticity=1.0,-3", "months=6",
                   "size=small", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert proc.returncode == 2
     assert "demand.elasticity" in proc.stderr and "Traceback" not in proc.stderr

@@ -31,6 +31,7 @@ def single_run(tmp_path_factory):
     return run_dir, first, second, stamps
 
 
+@pytest.mark.slow
 def test_single_run_writes_every_file_and_a_complete_manifest(single_run):
     run_dir, first, _, _ = single_run
     assert first.returncode == 0, first.stderr
@@ -55,6 +56,7 @@ def test_single_run_writes_every_file_and_a_complete_manifest(single_run):
     assert tables["global"]["month"].nunique() == 6
 
 
+@pytest.mark.slow
 def test_rerun_into_the_same_dir_is_skipped(single_run):
     run_dir, _, second, stamps = single_run
     assert second.returncode == 0, second.stderr
@@ -70,6 +72,7 @@ def _small_config(*overrides: str):
         return validate(compose(config_name="config", overrides=[*SMALL, *overrides]))
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_byte_identical_tables(single_run, tmp_path):
     """A second fresh CLI run of the same config and seed, in another directory."""
     run_dir, first, _, _ = single_run
@@ -89,6 +92,7 @@ class _Boom(RuntimeError):
     pass
 
 
+@pytest.mark.slow
 def test_a_failing_run_leaves_a_failed_manifest_and_nothing_complete(single_run, tmp_path):
     """A run that fails (here: a model stand-in that raises) over an earlier complete run."""
     import shutil
@@ -118,6 +122,7 @@ def test_load_run_refuses_incomplete_runs(tmp_path):
     assert load_run(tmp_path, require_complete=False) == {}
 
 
+@pytest.mark.slow
 def test_tables_have_the_documented_keys(single_run):
     run_dir, first, _, _ = single_run
     assert first.returncode == 0, first.stderr

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 from abm.collect import collect, horizon
 from abm.collect import main as collect_main
@@ -16,6 +17,7 @@ from abm.collect import main as collect_main
 from .conftest import SMALL, abm_env, complete_manifests, manifest, run_abm
 
 JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+pytestmark = pytest.mark.slow  # real sweeps of the model in subprocesses
 
 
 def test_joblib_multirun_gives_four_complete_runs_and_a_summary(tmp_path, capsys):

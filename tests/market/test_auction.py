@@ -7,7 +7,7 @@ loop-based reference :func:`abm.market.reference.naive_double_auction`.
 
 from __future__ import annotations
 
-import time
+import math
 
 import numpy as np
 import pytest
@@ -350,18 +350,69 @@ def test_large_tied_book_matches_naive(seed):
     assert_invariants(r, bp, bq, ap, aq)
 
 
-def test_million_orders_per_side_is_fast():
+def test_million_orders_per_side_clear_consistently():
+    # Correctness at scale only; the time it takes is reported by `python -m abm.bench
+    # market` (case double_auction, size 1000000), never asserted in a test.
     rng = np.random.default_rng(42)
     n = 1_000_000
     bp, ap = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
     bq, aq = rng.uniform(0, 10, n), rng.uniform(0, 10, n)
-    timings = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        r = double_auction(bp, bq, ap, aq)
-        timings.append(time.perf_counter() - t0)
-    # Target is ~0.1-0.2 s; the bound is loose so a busy CI machine does not flake.
-    assert min(timings) < 1.0, timings
+    r = double_auction(bp, bq, ap, aq)
     assert 45.0 < r.price < 55.0
     assert_allclose(r.bid_fill.sum(), r.volume, rtol=1e-9)
     assert_allclose(r.ask_fill.sum(), r.volume, rtol=1e-9)
+
+
+# ------------------------------------------------------------ magnitudes (issue 9, kind 4)
+
+
+def test_prices_near_the_float_maximum_give_a_finite_price_and_surplus():
+    for func in (double_auction, naive_double_auction):
+        r = func([1.7e308, 1.6e308], [1, 1], [1e308, 1.5e308], [1, 1])
+        assert r.volume == 2.0
+        assert (r.price_low, r.price_high) == (1.5e308, 1.6e308)
+        assert r.price == 1.55e308
+        assert_allclose(r.surplus, 0.8e308, rtol=1e-12)
+
+
+def test_quantities_whose_total_overflows_clear_in_scaled_units():
+    bq = np.array([1e308, 1e308])  # total 2e308 is not a float64
+    r = double_auction([3.0, 2.0], bq, [1.0, 1.5], [1e308, 0.5e308])
+    n = naive_double_auction([3.0, 2.0], bq, [1.0, 1.5], [1e308, 0.5e308])
+    assert_array_equal(r.bid_fill, [1e308, 0.5e308])
+    assert_array_equal(r.ask_fill, [1e308, 0.5e308])
+    assert_array_equal(r.bid_fill, n.bid_fill)
+    assert r.volume == 1.5e308 and r.price == n.price == 2.0
+    # surplus = 1e308 * (3 - 1) + 0.5e308 * (2 - 1.5) = 2.25e308: not representable
+    assert r.surplus == n.surplus == float("inf")
+
+
+MAGNITUDE = st.integers(-300, 300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(books(qty=DYADIC_QTY), MAGNITUDE, st.integers(-996, 1020))
+def test_a_book_clears_the_same_way_at_every_magnitude(book, k_price, k_qty):
+    """Prices scaled by 10**k (1e-300..1e300), quantities by 2**j (1e-300..9e307): the same
+    allocation, scaled; the price scales with the prices; nothing is NaN."""
+    bp, bq, ap, aq = book
+    base = double_auction(bp, bq, ap, aq)
+    fp = 10.0**k_price
+    with np.errstate(over="ignore"):
+        r = double_auction(bp * fp, np.ldexp(bq, k_qty), ap * fp, np.ldexp(aq, k_qty))
+        volume = float(np.ldexp(base.volume, k_qty))
+    assert_array_equal(r.bid_fill, np.ldexp(base.bid_fill, k_qty))
+    assert_array_equal(r.ask_fill, np.ldexp(base.ask_fill, k_qty))
+    assert r.volume == volume  # inf only if the true volume exceeds the float maximum
+    if base.volume == 0:
+        assert np.isnan(r.price) and r.surplus == 0.0
+        return
+    assert math.isfinite(r.price)
+    assert_allclose([r.price_low, r.price, r.price_high],
+                    np.array([base.price_low, base.price, base.price_high]) * fp, rtol=1e-14)
+    assert not math.isnan(r.surplus)
+    gross = float(base.bid_fill @ bp + base.ask_fill @ ap)  # what the surplus nets out
+    magnitude = math.log10(gross) + k_price + k_qty * math.log10(2)
+    if -290 < magnitude < 307:  # representable: the scaled surplus, to rounding of the gross
+        assert_allclose(r.surplus, np.ldexp(base.surplus * fp, k_qty), rtol=1e-9,
+                        atol=1e-12 * float(np.ldexp(gross * fp, k_qty)))
