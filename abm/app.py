@@ -174,6 +174,18 @@ def quiet_mesa() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def print_summary(run_dir: Path) -> None:
+    """Print the headline metrics of a finished single run to stdout (abm.summary)."""
+    from abm.summary import summarise_run
+
+    try:
+        text = summarise_run(run_dir)
+    except Exception as exc:  # the run itself is complete; never fail it over the summary
+        log.warning("no summary for %s: %s", run_dir, exc)
+        return
+    print(text, flush=True)
+
+
 def task(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task function: validate, run (or skip) and write one run's outputs."""
     from hydra.core.hydra_config import HydraConfig
@@ -204,6 +216,8 @@ def task(cfg: DictConfig) -> dict[str, Any]:
         bar.close()
     if not manifest.get("skipped"):
         log.info("run %s in %.1f s -> %s", manifest["status"], manifest["wall_time_s"], run_dir)
+    if not multirun:
+        print_summary(run_dir)
     return {"status": manifest["status"], "run_dir": str(run_dir),
             "skipped": bool(manifest.get("skipped"))}
 
