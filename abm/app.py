@@ -387,12 +387,30 @@ def _report(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+def answer_informational(argv: Sequence[str]) -> bool:
+    """Print ``--help`` (every key with unit, range and meaning) or ``--list-scenarios``
+    (abm.cli_help) and return True; False for any other command line."""
+    from abm import cli_help
+
+    try:
+        text = cli_help.respond(argv, CONF_DIR)
+    except Exception as exc:
+        _report(_explain(exc, argv))
+        raise SystemExit(EXIT_CONFIG) from None
+    if text is None:
+        return False
+    print(text, end="")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry: preflight the command line, then run it as a Hydra app."""
     import hydra
     from hydra._internal.utils import get_args_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if answer_informational(argv):
+        return
     args, _ = get_args_parser().parse_known_args(argv)
     informational = any(getattr(args, name, None) for name in (
         "help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun"))
