@@ -68,7 +68,15 @@ def subdir_name(override_dirname: str) -> str:
     return name
 
 
+def run_subdir_name(override_dirname: str) -> str:
+    """A single run's directory under ``outputs/runs/<scenario>/``: its overrides as for
+    :func:`subdir_name`, less ``scenario=...`` (already in the path); ``default`` for none."""
+    rest = re.sub(r"(?:^|,)scenario=[A-Za-z0-9_.-]+(?=,|$)", "", override_dirname).lstrip(",")
+    return subdir_name(rest)
+
+
 OmegaConf.register_new_resolver("abm_subdir", subdir_name, replace=True)
+OmegaConf.register_new_resolver("abm_run_subdir", run_subdir_name, replace=True)
 
 
 # --------------------------------------------------------------------------- progress
