@@ -143,3 +143,24 @@ def summarise_run(run_dir: str | Path) -> str:
              f"{manifest.get('seed', '?')}, {manifest.get('months', '?')} months): "
              f"{run_dir}")
     return format_summary(world, title)
+
+
+def reproduce_command(overrides: Sequence[str], python: str = "python") -> str:
+    """The shell command that reruns a run from its manifest's overrides (Hydra's own
+    ``hydra.*`` settings, which do not change the tables, left out)."""
+    import shlex
+
+    kept = [str(o) for o in overrides if not str(o).lstrip("+~").startswith("hydra")]
+    return " ".join([python, "-m", "abm", *(shlex.quote(o) for o in kept)])
+
+
+def change_text(metric: Metric, before: float, after: float) -> str:
+    """The change from ``before`` to ``after``: in percentage points for shares, in percent
+    for levels (``"n/a"`` when either is missing or a level starts at zero)."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return "n/a"
+    if metric.style == "share":
+        return f"{100.0 * (after - before):+.1f} pp"
+    if before == 0:
+        return "n/a"
+    return f"{100.0 * (after - before) / abs(before):+.0f}%"

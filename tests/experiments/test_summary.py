@@ -79,3 +79,24 @@ def test_single_run_prints_the_summary_and_sweeps_do_not(tmp_path):
     assert sweep.returncode == 0, sweep.stderr
     assert "HHI of revenue" not in sweep.stdout + sweep.stderr
     assert "[2/2] done" in sweep.stderr
+
+
+def test_reproduce_command_leaves_out_hydra_settings_and_quotes():
+    from abm.summary import reproduce_command
+
+    assert reproduce_command(["scenario=x", "hydra.run.dir=/tmp/a", "seed=1"]) == (
+        "python -m abm scenario=x seed=1")
+    assert reproduce_command(["size.nations=[China, India]"]) == (
+        "python -m abm 'size.nations=[China, India]'")
+    assert reproduce_command([]) == "python -m abm"
+
+
+def test_changes_are_points_for_shares_and_percent_for_levels():
+    from abm.summary import change_text
+
+    share = Metric("x", "x", "share", "share")
+    level = Metric("y", "y", "TWh/yr")
+    assert change_text(share, 0.01, 0.1725) == "+16.2 pp"
+    assert change_text(level, 200.0, 150.0) == "-25%"
+    assert change_text(level, 0.0, 1.0) == "n/a"
+    assert change_text(share, float("nan"), 1.0) == "n/a"
