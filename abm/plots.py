@@ -273,8 +273,10 @@ def panel_figure(panel: Panel | NationPanel, runs: Sequence[RunData],
 
     with mpl.rc_context(RC):
         n = len(nation_values(runs[0], panel.column)) if isinstance(panel, NationPanel) else 0
-        height = max(size[1], 0.9 + 0.17 * n * len(runs)) if n else size[1]
-        fig = Figure(figsize=(size[0], height), dpi=100, layout="constrained")
+        width, height = size
+        if n:  # bars: wider, and as tall as the nations need
+            width, height = size[0] * 1.3, max(2.2, 0.9 + 0.16 * n * len(runs))
+        fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
         ax = fig.subplots()
         ok = (draw_nation_panel(ax, panel, runs) if isinstance(panel, NationPanel)
               else draw_panel(ax, panel, runs))
