@@ -186,3 +186,34 @@ def test_dashboard_runs_a_scenario_and_shows_its_tables(browser, server, tmp_pat
     assert proc.returncode == 0, proc.stderr
     for name in (*TABLE_FILES, "config.yaml"):
         assert (cli / name).read_bytes() == (run_dir / name).read_bytes(), name
+
+
+def test_dashboard_compares_two_scenarios(browser, server):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(url, timeout=60_000)
+    page.get_by_test_id("run-button").wait_for(timeout=120_000)
+    months = page.get_by_test_id("control-months").locator("[role=slider]")
+    months.focus()
+    page.keyboard.press("Home")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text("January 2025 to 2025-06").wait_for()
+    _select(page, "control-compare", "open_weights_surge")
+    page.get_by_test_id("run-button").locator("button").click()
+    page.get_by_test_id("command-b").wait_for(timeout=RUN_TIMEOUT_MS)
+    assert page.get_by_test_id("command-a").inner_text().strip() == (
+        "python -m abm scenario=baseline size=small months=6 seed=0")
+    assert page.get_by_test_id("command-b").inner_text().strip() == (
+        "python -m abm scenario=open_weights_surge size=small months=6 seed=0")
+    run_b = Path(page.get_by_test_id("run-dir-b").inner_text().strip())
+    world_b = pd.read_parquet(run_b / "global.parquet")
+    cells = page.locator("[data-testid^='metric-b-']")
+    assert cells.count() >= 10
+    for i in range(cells.count()):
+        column = cells.nth(i).get_attribute("data-testid")[len("metric-b-"):]
+        assert float(cells.nth(i).get_attribute("data-value")) == float(
+            world_b[column].iloc[-1]), column
+    assert page.get_by_text("Solid lines: A = baseline; dashed: B = open_weights_surge").count()
+    page.get_by_test_id("plot-rents").locator("img").wait_for()
+    page.close()
