@@ -115,6 +115,7 @@ def test_the_readme_links_no_missing_design_doc():
     assert "(docs/model.md)" in text
 
 
+@pytest.mark.slow
 def test_readme_blocks_run_as_printed(checkout):
     ran = 0
     for block in BLOCKS:
@@ -161,6 +162,7 @@ def _venv_ready_for(extras: str) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_make_run_ends_with_the_summary_table(checkout):
     if not _venv_ready_for("dev"):
         pytest.skip("the .venv is older than pyproject.toml: run `make setup-test` first")

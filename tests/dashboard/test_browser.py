@@ -37,7 +37,7 @@ SCREENSHOT = REPO / "outputs" / "test-artefacts" / "dashboard.png"
 START_TIMEOUT_S = 180
 RUN_TIMEOUT_MS = 180_000
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _free_port() -> int:
