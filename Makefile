@@ -42,3 +42,9 @@ figures-small: setup
 overview: setup
 	$(PY) -m analysis.figures --size small --seeds 3 --only overview \
 		--out outputs/figures-small --overview docs/figures/overview.png $(FIGURES_ARGS)
+
+# The dashboard on http://127.0.0.1:8765 (loopback only); e.g. make dashboard DASHBOARD_ARGS="--port 9000"
+DASHBOARD_ARGS ?=
+.PHONY: dashboard
+dashboard: setup
+	$(PY) -m abm.dashboard $(DASHBOARD_ARGS)

@@ -78,7 +78,15 @@ def subdir_name(override_dirname: str) -> str:
     return name
 
 
+def run_subdir_name(override_dirname: str) -> str:
+    """A single run's directory under ``outputs/runs/<scenario>/``: its overrides as for
+    :func:`subdir_name`, less ``scenario=...`` (already in the path); ``default`` for none."""
+    rest = re.sub(r"(?:^|,)scenario=[A-Za-z0-9_.-]+(?=,|$)", "", override_dirname).lstrip(",")
+    return subdir_name(rest)
+
+
 OmegaConf.register_new_resolver("abm_subdir", subdir_name, replace=True)
+OmegaConf.register_new_resolver("abm_run_subdir", run_subdir_name, replace=True)
 
 
 # --------------------------------------------------------------------------- progress
@@ -184,6 +192,18 @@ def quiet_mesa() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def print_summary(run_dir: Path) -> None:
+    """Print the headline metrics of a finished single run to stdout (abm.summary)."""
+    from abm.summary import summarise_run
+
+    try:
+        text = summarise_run(run_dir)
+    except Exception as exc:  # the run itself is complete; never fail it over the summary
+        log.warning("no summary for %s: %s", run_dir, exc)
+        return
+    print(text, flush=True)
+
+
 def task(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task function: validate, run (or skip) and write one run's outputs."""
     from hydra.core.hydra_config import HydraConfig
@@ -217,6 +237,8 @@ def task(cfg: DictConfig) -> dict[str, Any]:
         bar.close()
     if not manifest.get("skipped"):
         log.info("run %s in %.1f s -> %s", manifest["status"], manifest["wall_time_s"], run_dir)
+    if not multirun:
+        print_summary(run_dir)
     return {"status": manifest["status"], "run_dir": str(run_dir),
             "skipped": bool(manifest.get("skipped"))}
 
@@ -228,12 +250,30 @@ def _report(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+def answer_informational(argv: Sequence[str]) -> bool:
+    """Print ``--help`` (every key with unit, range and meaning) or ``--list-scenarios``
+    (abm.cli_help) and return True; False for any other command line."""
+    from abm import cli_help
+
+    try:
+        text = cli_help.respond(argv, CONF_DIR)
+    except Exception as exc:
+        _report(_explain(exc, argv))
+        raise SystemExit(EXIT_CONFIG) from None
+    if text is None:
+        return False
+    print(text, end="")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry: preflight the command line, then run it as a Hydra app."""
     import hydra
     from hydra._internal.utils import get_args_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if answer_informational(argv):
+        return
     args, _ = get_args_parser().parse_known_args(argv)
     if (args.help or args.cfg == "job") and not args.resolve:
         # parameters at their default are \${abm_default:...} interpolations (see

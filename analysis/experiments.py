@@ -34,6 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -83,13 +84,20 @@ def scenario_names() -> list[str]:
 
 
 # --------------------------------------------------------------------------- hashing
+# Modules that only show results (they never change a run's tables): editing them must not
+# throw away cached experiments.
+PRESENTATION = ("abm/dashboard/", "abm/plots.py", "abm/report.py", "abm/summary.py",
+                "abm/cli_help.py")
+
+
 def _code_files() -> list[tuple[str, Path]]:
     import abm
 
     pkg = Path(abm.__file__).resolve().parent
     conf = conf_dir()
-    files = [(f"abm/{p.relative_to(pkg).as_posix()}", p) for p in pkg.rglob("*.py")
-             if "__pycache__" not in p.parts]
+    files = [(rel, p) for p in pkg.rglob("*.py") if "__pycache__" not in p.parts
+             for rel in [f"abm/{p.relative_to(pkg).as_posix()}"]
+             if not rel.startswith(PRESENTATION)]
     files += [(f"abm/calibration/{p.name}", p) for p in (pkg / "calibration").glob("*.csv")]
     files += [(f"conf/{p.relative_to(conf).as_posix()}", p)
               for pattern in ("config.yaml", "scenario/*.yaml", "size/*.yaml")
@@ -356,14 +364,43 @@ def ensure(exp: Experiment, options: Options | None = None) -> Experiment:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)  # hydra_plugins/
         log_path = exp.directory / SWEEP_LOG
-        with open(log_path, "ab") as log:
-            log.write(("$ " + " ".join(cmd[1:]) + "\n").encode())
-            log.flush()
-            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, check=False)
-        runs = _check_runs(exp, proc.returncode, log_path)
+        returncode = _run_logged(cmd, env, log_path, exp, options)
+        runs = _check_runs(exp, returncode, log_path)
         _write_marker(exp, runs)
     return exp
+
+
+_JOB_DONE = re.compile(r"\[(\d+|\?)/(\d+|\?)\] done: (.*)$")
+_SWEEP_DONE = re.compile(r"(sweep finished in .*?) in /")
+
+
+def progress_line(line: str) -> str | None:
+    """The progress worth echoing from one line of a sweep's output: ``[k/N] done: ...``
+    per finished job (from :class:`abm.app.SweepProgress`) and the final tally; else None."""
+    match = _JOB_DONE.search(line)
+    if match:
+        return f"[{match.group(1)}/{match.group(2)}] {match.group(3).strip()}"
+    match = _SWEEP_DONE.search(line)
+    return match.group(1) if match else None
+
+
+def _run_logged(cmd: list[str], env: dict[str, str], log_path: Path, exp: Experiment,
+                options: Options) -> int:
+    """Run the sweep, append its output to ``log_path`` and echo one progress line per
+    finished job (``analysis: <experiment> [k/N] <overrides>: <state>``) as it happens."""
+    with open(log_path, "ab") as log:
+        log.write(("$ " + " ".join(cmd[1:]) + "\n").encode())
+        log.flush()
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            log.write(raw)
+            log.flush()
+            shown = progress_line(raw.decode(errors="replace"))
+            if shown:
+                _say(options, f"{exp.name} {shown}")
+        return proc.wait()
 
 
 def _check_runs(exp: Experiment, returncode: int, log_path: Path) -> pd.DataFrame:

@@ -195,44 +195,102 @@ def _legend_rows(n: int, ncol: int = 5) -> int:
 
 
 # --------------------------------------------------------------------------- figures
-def fig_concentration(d: Inputs) -> Drawn:
+SMALL_MULTIPLE_COLS = 5
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of a small-multiples figure: its panels share a y axis."""
+
+    metric: str
+    ylabel: str
+    ylim: tuple[float, float | None]   # top None: the block's largest value (+8%)
+    hline: tuple[float, str] | None = None
+
+
+def _reference(world: pd.DataFrame, metric: str, scenario: str = "baseline") -> pd.DataFrame:
+    """Mean over seeds of quarterly means of ``metric`` in ``scenario`` (the grey line)."""
+    q = quarterly(world[world["scenario"] == scenario], [metric])
+    return mean_ci(q, ["scenario", "t"], metric) if len(q) else pd.DataFrame()
+
+
+def _small_multiples(d: Inputs, rows: Sequence[MetricRow], title: str) -> Drawn:
+    """One panel per scenario and metric (up to five scenarios a row, one block of rows per
+    metric): the scenario's mean over seeds with its 95% interval in its colour, and
+    baseline's mean as a thin grey line in every other panel for reference."""
     plt = _plt()
     scen = d.all_scenarios()
-    fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_IN, 3.3))
-    _series(axes[0], d.world, "hhi_revenue", scen)
-    axes[0].axhline(ref.MERGER_GUIDELINES_HHI, color="#b2182b", linestyle="--", linewidth=0.9)
-    axes[0].set_ylabel(METRIC_LABELS["hhi_revenue"])
-    axes[0].set_ylim(0, min(10_200, max(axes[0].get_ylim()[1], 2_000)))
-    _series(axes[1], d.world, "cr4_revenue", scen)
-    axes[1].set_ylabel(METRIC_LABELS["cr4_revenue"])
-    axes[1].set_ylim(0, 1.02)
-    axes[0].set_title("Concentration of revenue (HHI)")
-    axes[1].set_title("Top-four share of revenue (CR4)")
+    ncol = min(SMALL_MULTIPLE_COLS, len(scen))
+    per_metric = -(-len(scen) // ncol)
+    nrow = per_metric * len(rows)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(style.WIDTH_IN, 0.55 + 1.45 * nrow),
+                             sharex=True, squeeze=False)
+    has_base = "baseline" in scen
+    for block, row in enumerate(rows):
+        ref_line = _reference(d.world, row.metric) if has_base else pd.DataFrame()
+        block_axes = []
+        for k in range(per_metric * ncol):
+            ax = axes[block * per_metric + k // ncol][k % ncol]
+            if k >= len(scen):
+                ax.set_visible(False)
+                continue
+            s = scen[k]
+            if s != "baseline" and len(ref_line):
+                ax.plot(ref_line["t"], ref_line["mean"], color="#9a9a9a", linewidth=0.8,
+                        zorder=2)
+            _series(ax, d.world, row.metric, [s], nbins=3)
+            if row.hline is not None:
+                ax.axhline(row.hline[0], color="#b2182b", linestyle="--", linewidth=0.7)
+            block_axes.append(ax)
+            ax.set_title(style.scenario_label(s), fontsize=7, color=style.scenario_color(s))
+            ax.set_xlabel("")
+            ax.set_ylabel(row.ylabel if k % ncol == 0 else "", fontsize=6.5)
+            if k % ncol:
+                ax.tick_params(labelleft=False)
+            ax.tick_params(labelsize=6)
+        top = row.ylim[1]
+        if top is None:
+            top = 1.08 * max(max(a.dataLim.y1 for a in block_axes),
+                             row.hline[0] if row.hline else 0.0)
+        for ax in block_axes:
+            ax.set_ylim(row.ylim[0], top)
+    for col in range(ncol):  # year labels under the lowest visible panel of each column
+        visible = [axes[r][col] for r in range(nrow) if axes[r][col].get_visible()]
+        if visible:
+            visible[-1].set_xlabel(YEAR_LABEL, fontsize=6.5)
+            visible[-1].xaxis.set_tick_params(labelbottom=True)
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    extra = [Line2D([], [], color="#b2182b", linestyle="--",
-                    label="2023 Merger Guidelines (HHI 1,800)")]
-    _scenario_legend(fig, scen, ncol=4, extra=extra)
-    _finish(fig, "Inference market concentration by scenario",
-            _legend_rows(len(scen) + 2, 4))
-    return Drawn(fig, scen, {"reference": "2023 US Merger Guidelines, HHI 1,800"})
+    handles = [Line2D([], [], color="#333333", label="scenario: mean over seeds"),
+               Patch(color="#333333", alpha=0.15, label="95% interval over seeds")]
+    if has_base:
+        handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.8, label="baseline (mean)"))
+    handles += [Line2D([], [], color="#b2182b", linestyle="--", linewidth=0.7, label=r.hline[1])
+                for r in rows if r.hline is not None]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.035, 1, 1), h_pad=0.6, w_pad=0.4)
+    return Drawn(fig, scen, {"layout": "small multiples: one panel per scenario and metric",
+                             "reference": "baseline mean (grey)" if has_base else None})
+
+
+def fig_concentration(d: Inputs) -> Drawn:
+    drawn = _small_multiples(d, [
+        MetricRow("hhi_revenue", "HHI (0-10,000)", (0, None),
+                  (ref.MERGER_GUIDELINES_HHI, "2023 Merger Guidelines (HHI 1,800)")),
+        MetricRow("cr4_revenue", "CR4 (share, 0-1)", (0, 1.02))],
+        "Inference market concentration by scenario: HHI (top rows) and CR4 of revenue")
+    drawn.notes["reference_line"] = "2023 US Merger Guidelines, HHI 1,800"
+    return drawn
 
 
 def fig_rents(d: Inputs) -> Drawn:
-    plt = _plt()
-    scen = d.all_scenarios()
-    fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_IN, 3.3))
-    _series(axes[0], d.world, "lerner", scen)
-    axes[0].set_ylabel(METRIC_LABELS["lerner"])
-    axes[0].set_title("Token-weighted Lerner index")
-    _series(axes[1], d.world, "rent_share", scen)
-    axes[1].set_ylabel(METRIC_LABELS["rent_share"])
-    axes[1].set_title("Rent share of user spending")
-    for ax in axes:
-        ax.set_ylim(0, 1.02)
-    _scenario_legend(fig, scen)
-    _finish(fig, "Rents on cognition by scenario", _legend_rows(len(scen)))
-    return Drawn(fig, scen)
+    return _small_multiples(d, [
+        MetricRow("lerner", "Lerner (0-1)", (0, 1.02)),
+        MetricRow("rent_share", "rent share (0-1)", (0, 1.02))],
+        "Rents on cognition by scenario: Lerner index (top rows) and rent share of spending")
 
 
 def _lorenz_years(nations: pd.DataFrame) -> list[int]:
@@ -476,41 +534,84 @@ def fig_inference_share(d: Inputs) -> Drawn:
     return Drawn(fig, scen, {"claim": claim["source"]})
 
 
+def is_share(metric: str) -> bool:
+    """Shares and indices bounded by 0 and 1: their changes are percentage points."""
+    return BOUNDS.get(metric) == (0.0, 1.0)
+
+
+def scenario_changes(world: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Final-year change of every scenario against baseline: one row per scenario and metric
+    with ``unit`` (``pp`` for shares: percentage points, 100 x the difference; ``%`` for
+    levels: percent of baseline's value) and ``change`` in that unit."""
+    from analysis.loading import scenario_summary
+
+    summary = scenario_summary(world, list(metrics))
+    base = summary[summary["scenario"] == "baseline"].set_index("metric")["mean"]
+    ref_mean = summary["metric"].map(base)
+    shares = summary["metric"].map(is_share)
+    summary["unit"] = np.where(shares, "pp", "%")
+    summary["change"] = np.where(shares, 100.0 * (summary["mean"] - ref_mean),
+                                 summary["change_pct"])
+    return summary
+
+
 def fig_deltas(d: Inputs) -> Drawn:
     import seaborn as sns
-
-    from analysis.loading import scenario_summary
 
     plt = _plt()
     scen = d.all_scenarios()
     if "baseline" not in scen:
         raise ExperimentError("figure 8 compares scenarios with baseline: include it")
     metrics = [m for m in HEADLINE_METRICS if m in d.world.columns]
-    summary = scenario_summary(d.world, metrics)
+    changes = scenario_changes(d.world, metrics)
     others = [s for s in scen if s != "baseline"]
-    table = summary[summary["scenario"].isin(others)].pivot(
-        index="scenario", columns="metric", values="change_pct").reindex(
-        index=others, columns=metrics)
-    values = table.to_numpy(float)
-    fig, ax = plt.subplots(figsize=(style.WIDTH_IN, 1.3 + 0.3 * max(len(others), 1)))
-    shown = pd.DataFrame(np.clip(values, -100, 100),
-                         index=[style.scenario_label(s) for s in others],
-                         columns=[SHORT_LABELS.get(m, m) for m in metrics])
-    sns.heatmap(shown, ax=ax, cmap="vlag", center=0, vmin=-100, vmax=100,
-                annot=_heat_text(values, lambda v: f"{v:+.0f}%"), fmt="",
-                annot_kws={"fontsize": 6}, linewidths=0.4, linecolor="white",
-                cbar_kws={"label": "change vs baseline (%)"})
-    ax.set_xlabel("Headline metric (mean over the final 12 months and seeds)")
-    ax.set_ylabel("Scenario")
-    ax.tick_params(axis="x", rotation=35)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    ax.set_title("Final-year change against baseline (colour clipped at +/-100%)")
+    groups = [("pp", [m for m in metrics if is_share(m)],
+               "shares: change in percentage points", 20.0),
+              ("%", [m for m in metrics if not is_share(m)],
+               "levels: change in percent of baseline", 100.0)]
+    groups = [g for g in groups if g[1]]
+    fig, axes = plt.subplots(1, len(groups), squeeze=False,
+                             figsize=(style.WIDTH_IN, 1.6 + 0.3 * max(len(others), 1)),
+                             gridspec_kw={"width_ratios": [len(g[1]) + 1.2 for g in groups]})
+    notes: dict[str, Any] = {"metrics": metrics, "change_pp": {}, "change_pct": {}}
+    for ax, (unit, cols, label, clip) in zip(axes[0], groups, strict=True):
+        table = changes[changes["scenario"].isin(others)].pivot(
+            index="scenario", columns="metric", values="change").reindex(
+            index=others, columns=cols)
+        values = table.to_numpy(float)
+        finite = np.abs(values[np.isfinite(values)])
+        scale = float(min(clip, max(1.0, np.ceil(finite.max()) if finite.size else 1.0)))
+        shown = pd.DataFrame(np.clip(values, -scale, scale),
+                             index=[style.scenario_label(s) for s in others],
+                             columns=[SHORT_LABELS.get(m, m) for m in cols])
+        # "or 0.0" turns a rounded -0 into +0
+        fmt = ((lambda v: f"{round(v, 1) or 0.0:+.1f}") if unit == "pp"
+               else (lambda v: f"{round(v) or 0:+.0f}%"))
+        sns.heatmap(shown, ax=ax, cmap="vlag", center=0, vmin=-scale, vmax=scale,
+                    annot=_heat_text(values, fmt), fmt="", annot_kws={"fontsize": 6},
+                    linewidths=0.4, linecolor="white",
+                    cbar_kws={"label": f"{'pp' if unit == 'pp' else '%'} (colour clipped at "
+                                       f"+/-{scale:g})"})
+        ax.set_title(label, fontsize=8)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=35)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+        key = "change_pp" if unit == "pp" else "change_pct"
+        for s, row in zip(others, values, strict=True):
+            notes[key].setdefault(s, {}).update(
+                {m: (None if not np.isfinite(v) else round(float(v), 6))
+                 for m, v in zip(cols, row, strict=True)})
+        notes.setdefault("colour_clip", {})[unit] = scale
+    axes[0][0].set_ylabel("Scenario")
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+        ax.tick_params(labelleft=False)
+    fig.suptitle("Final-year change against baseline (mean over the final 12 months and seeds)")
     fig.tight_layout()
-    changes = {s: {m: (None if not np.isfinite(v) else round(float(v), 6))
-                   for m, v in zip(metrics, row, strict=True)}
-               for s, row in zip(others, values, strict=True)}
-    return Drawn(fig, scen, {"metrics": metrics, "change_pct": changes})
+    notes["units"] = {"pp": "percentage points (shares and 0-1 indices)",
+                      "%": "percent of baseline (levels)"}
+    return Drawn(fig, scen, notes)
 
 
 def fig_sobol(d: Inputs) -> Drawn:

@@ -23,8 +23,39 @@ find_python() {
     return 1
 }
 
+# The dashboard's browser test (tests/dashboard/test_browser.py) drives Debian's chromium
+# through Playwright (which cannot download a browser of its own here): the test set-up (any
+# set of extras with dev) installs it with apt-get when it is missing.
+ensure_chromium() {
+    if [ -x /usr/bin/chromium ]; then return 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing chromium (apt-get) for the dashboard's browser test" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup: /usr/bin/chromium is missing and apt-get cannot run here (not root?);" \
+             "the browser test needs it: sudo apt-get install chromium" >&2
+    fi
+}
+case ",$extras," in *,dev,*) ensure_chromium ;; esac
+
+# Up to date when a stamp for these extras, or for a superset of them, is newer than
+# pyproject.toml (so `make run` after `make test` installs nothing).
+up_to_date() {
+    [ -x .venv/bin/python ] || return 1
+    local stamp have want
+    for stamp in .venv/.installed-*; do
+        [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] || continue
+        have=",${stamp#.venv/.installed-},"
+        for want in ${extras//,/ }; do
+            case "$have" in *",$want,"*) ;; *) continue 2 ;; esac
+        done
+        return 0
+    done
+    return 1
+}
 stamp=".venv/.installed-$extras"
-if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
+if up_to_date; then
     exit 0
 fi
 if [ ! -x .venv/bin/python ]; then
