@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import textwrap
 import time
@@ -258,7 +259,7 @@ def answer_informational(argv: Sequence[str]) -> bool:
     try:
         text = cli_help.respond(argv, CONF_DIR)
     except Exception as exc:
-        _report(_explain(exc, argv))
+        _report(explain(exc, argv))
         raise SystemExit(EXIT_CONFIG) from None
     if text is None:
         return False

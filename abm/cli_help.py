@@ -170,14 +170,10 @@ def help_text(conf_dir: Path, overrides: Sequence[str] = ()) -> str:
     Raises whatever composing the config raises (an unknown key or option); the caller turns
     it into the usual one-paragraph error.
     """
-    from omegaconf import OmegaConf
-
-    from abm.config import validate
+    from abm.config import plain_values, validate
 
     cfg, launchers, header, footer = _compose(conf_dir, overrides)
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    assert isinstance(plain, dict)
-    plain.pop("hydra", None)  # its paths only resolve inside a running job
+    plain = plain_values(cfg)  # defaults filled in; the hydra node dropped
     run_cfg = validate(plain)
     values = _flatten(plain)
     sizes = sorted(p.stem for p in (conf_dir / "size").glob("*.yaml"))

@@ -147,7 +147,7 @@ def validate(cfg: Any) -> Any:
 
     if not isinstance(cfg, RunConfig):
         if OmegaConf.is_config(cfg):
-            cfg = _plain(cfg)
+            cfg = plain_values(cfg)
         cfg = dict(cfg)
         cfg.pop("hydra", None)
         allowed = {f.name for f in dataclasses.fields(RunConfig)}
@@ -215,7 +215,7 @@ def validate(cfg: Any) -> Any:
 _DEFAULT = re.compile(r"^\$\{abm_default:([A-Za-z0-9_]+\.[A-Za-z0-9_]+),\$\{data_dir\}\}$")
 
 
-def _plain(cfg: Any) -> dict[str, Any]:
+def plain_values(cfg: Any) -> dict[str, Any]:
     """A composed config (hydra node dropped) as plain values, interpolations resolved.
 
     Parameters still at their default (``${abm_default:group.name,${data_dir}}``, see

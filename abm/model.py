@@ -72,9 +72,10 @@ class ComputeEconomy(mesa.Model):
         self.open_level = -lag if cfg.open_source.enabled else None
         self.chip_price = np.array([cfg.chips.vendor_price_usd,
                                     cfg.chips.vendor_price_usd / cfg.chips.domestic_chip_perf])
-        self.expectations = capital.Expectations(np.zeros(self.fleet.n_sites),
-                                                 np.zeros(self.fleet.n_sites),
-                                                 self.chip_price.copy())
+        n_sites = self.fleet.n_sites
+        self.expectations = capital.Expectations(
+            np.zeros(n_sites), np.zeros(n_sites), self.chip_price.copy(),
+            np.full(n_sites, cfg.supply.target_utilisation))
         self.provider_demand: np.ndarray | None = None
         self.demand_adjustment = DemandAdjustment()
         self.dependence = np.zeros(self.geo.n)
@@ -85,6 +86,8 @@ class ComputeEconomy(mesa.Model):
         calibrate(self, self.state)
         self.recorder = Recorder(self)
         self.last_price: np.ndarray | None = None
+        self.last_result = None
+        self.last_books = None
 
     # ------------------------------------------------------------------ construction
     def _build_agents(self) -> None:
@@ -255,6 +258,7 @@ class ComputeEconomy(mesa.Model):
         t3 = time.perf_counter()
         self.recorder.record(state, result, supply, demand, offers, layout, outcome, rental,
                              books, invested, cost)
+        self.last_result, self.last_books = result, (supply, demand)
         check_step(self, result, supply, demand)
         t4 = time.perf_counter()
         entry.neoclouds(self, state)
@@ -265,11 +269,8 @@ class ComputeEconomy(mesa.Model):
         self.month += 1
 
     def site_utilisation(self) -> np.ndarray:
-        """Last month's serving utilisation per site (zero before the first clearing)."""
-        out = getattr(self, "outcome", None)
-        if out is None or out.utilisation.size != self.fleet.n_sites:
-            return np.zeros(self.fleet.n_sites)
-        return out.utilisation
+        """Expected serving utilisation per site: it sets the latency a site advertises."""
+        return self.expectations.utilisation
 
     def _clear_chips(self, want: np.ndarray, bid: np.ndarray, nation: np.ndarray):
         """The month's chip market; the outside owners buy their share at its price."""

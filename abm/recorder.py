@@ -211,6 +211,8 @@ class Recorder:
             "equivalent_firms": 10_000.0 / _hhi(rev_p) if rev_p.sum() > 0 else 0.0,
             "lerner": metrics.lerner(price, mc, weights=q) if tokens_total > 0 else 0.0,
             "markup_lerner": metrics.lerner(ask, mc, weights=q) if tokens_total > 0 else 0.0,
+            "lerner_closed": metrics.lerner(price, mc, weights=np.where(tier4 == OPEN, 0.0, q))
+            if (q * (tier4 != OPEN)).sum() > 0 else 0.0,
             "rent_share": float(margin.sum() / spending_total) if spending_total > 0 else 0.0,
             "markup_rent": float(markup_rent.sum()),
             "scarcity_rent": float(scarcity.sum()),

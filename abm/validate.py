@@ -105,8 +105,10 @@ MOMENTS: dict[str, Callable[[Tables], float]] = {
     "open_weight_share": lambda t: _year(t["global"], 2025, "open_weight_share"),
     "open_weight_share_min": lambda t: _yearly(t["global"], "open_weight_share", 2025, 2030,
                                                "min"),
-    "lerner_min": lambda t: _yearly(t["global"], "lerner", 2025, 2035, "min"),
-    "lerner_max": lambda t: _yearly(t["global"], "lerner", 2025, 2035, "max"),
+    # API gross margins are those of the sellers of closed models (frontier labs), so the
+    # model's counterpart is the token-weighted Lerner of closed-model offers.
+    "lerner_min": lambda t: _yearly(t["global"], "lerner_closed", 2025, 2035, "min"),
+    "lerner_max": lambda t: _yearly(t["global"], "lerner_closed", 2025, 2035, "max"),
     "price_decline": lambda t: _ratio(
         _year(t["global"], 2025, "price_constant_capability"),
         _year(t["global"], 2027, "price_constant_capability")) ** 0.5,
@@ -304,9 +306,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--months: must lie in [1, 1200], got {args.months}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs: must be >= 1, got {args.jobs}")
-    from abm.__main__ import pin_threads
-
-    pin_threads()  # the runs happen in worker processes, which inherit the pinned pools
     out = Path(args.out)
     start = time.time()
     results = validate_baseline(args.seeds, args.size, args.months, args.jobs)

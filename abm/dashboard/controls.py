@@ -26,7 +26,7 @@ CONTROL_KEYS: tuple[str, ...] = (
     "supply.build_lead_months",
     "supply.software_efficiency_growth",
     "supply.scale_economy",
-    "supply.reinvestment_rate",
+    "supply.investment_adjustment_cost",
     "open_source.enabled",
     "open_source.lag_months",
     "chips.export_controls",

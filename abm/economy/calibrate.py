@@ -56,7 +56,7 @@ def calibrate(model, state) -> None:
     cfg, fleet = model.cfg, model.fleet
     site_cost = model.site_costs(state)
     supply, offers = exchange.build_supply(cfg, state, fleet, model.providers, site_cost,
-                                           np.zeros(fleet.n_sites), cfg.demand.nesting)
+                                           model.site_utilisation(), cfg.demand.nesting)
     fleet.markup = list_price_markups(cfg, offers.marginal_cost)
     uc = model.uc
     target_tokens = cfg.demand.tokens_month0 * uc.share
@@ -67,7 +67,7 @@ def calibrate(model, state) -> None:
     model.usecase_weight = target_tokens / (people * need0)
     for _ in range(ROUNDS):
         supply, offers = exchange.build_supply(cfg, state, fleet, model.providers, site_cost,
-                                               np.zeros(fleet.n_sites), cfg.demand.nesting)
+                                               model.site_utilisation(), cfg.demand.nesting)
         unconstrained = dataclasses.replace(supply,
                                             capacity=np.full(supply.n_offers, UNCONSTRAINED))
         demand, layout = exchange.build_demand(cfg, state, model.geo, uc, model.users,

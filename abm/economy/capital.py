@@ -44,16 +44,21 @@ class Expectations:
 
     ``revenue_per_busy_hour``: $ per busy H100e-hour of serving; ``rent_probability``: chance
     spare capacity finds a training run; ``chip_price``: expected $ per H100e of the
-    controlled (index 0) and domestic (index 1) pools.
+    controlled (index 0) and domestic (index 1) pools; ``utilisation``: expected serving
+    utilisation, which sets the queueing latency a site advertises (a provider's service
+    level does not swing with one month's load).
     """
 
     revenue_per_busy_hour: np.ndarray
     rent_probability: np.ndarray
     chip_price: np.ndarray
+    utilisation: np.ndarray
 
     def update(self, weight: float, revenue_per_busy_hour: np.ndarray, has_sales: np.ndarray,
-               rent_probability: np.ndarray, chip_price: np.ndarray) -> None:
+               rent_probability: np.ndarray, chip_price: np.ndarray,
+               utilisation: np.ndarray) -> None:
         w = weight
+        self.utilisation = (1 - w) * self.utilisation + w * utilisation
         self.revenue_per_busy_hour = np.where(
             has_sales, (1 - w) * self.revenue_per_busy_hour + w * revenue_per_busy_hour,
             self.revenue_per_busy_hour)
@@ -68,10 +73,12 @@ class Expectations:
         self.revenue_per_busy_hour = np.r_[self.revenue_per_busy_hour,
                                            np.full(n, revenue_per_busy_hour)]
         self.rent_probability = np.r_[self.rent_probability, np.zeros(n)]
+        self.utilisation = np.r_[self.utilisation, np.zeros(n)]
 
     def keep(self, mask: np.ndarray) -> None:
         self.revenue_per_busy_hour = self.revenue_per_busy_hour[mask]
         self.rent_probability = self.rent_probability[mask]
+        self.utilisation = self.utilisation[mask]
 
 
 def unit_value(*, start: int, life: int, demand: np.ndarray, growth: np.ndarray,
@@ -96,13 +103,13 @@ def unit_value(*, start: int, life: int, demand: np.ndarray, growth: np.ndarray,
     obsolescence : monthly factor by which revenue, rents and opex per H100e-hour decline.
     """
     months = planned_months
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_demand = (np.log(demand)[None, :]
                       + np.log(growth)[None, :] * months[:, None] / 12.0)
         log_capacity = np.log(max_utilisation * planned)
-    gap = np.where(np.isfinite(log_demand) & (planned > 0),
-                   log_demand - log_capacity,
-                   np.where(np.isfinite(log_demand), np.inf, -np.inf))
+        gap = np.where(np.isfinite(log_demand) & (planned > 0),
+                       log_demand - log_capacity,
+                       np.where(np.isfinite(log_demand), np.inf, -np.inf))
     busy = ndtr(gap / uncertainty)  # (M, S)
     decline = obsolescence ** months[:, None]
     serving = (max_utilisation * revenue_per_busy_hour * decline
@@ -170,7 +177,8 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     pool = (geo.export_tier[fleet.nation] == 3) & bool(cfg.chips.export_controls)
     rented_share = np.divide(rental.rented, rental.offered, out=np.zeros_like(rental.offered),
                              where=rental.offered > 0)
-    exp.update(w, per_hour, has_sales, rented_share[pool.astype(int)], model.chip_price)
+    exp.update(w, per_hour, has_sales, rented_share[pool.astype(int)], model.chip_price,
+               outcome.utilisation)
     demand_p = np.bincount(fleet.provider, weights=outcome.demand_h100e, minlength=n_p)
     last = model.provider_demand
     for i, p in enumerate(providers):

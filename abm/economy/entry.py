@@ -65,22 +65,18 @@ def neoclouds(model, state) -> None:
     s = model.cfg.supply
     if not s.neocloud_entry_exit:
         return
-    gone = [p for p in model.providers
-            if p.kind == "neocloud" and p.distress >= s.exit_after_months]
-    for p in gone:
+    fleet = model.fleet
+    neo = [p for p in model.providers if p.kind == "neocloud"]
+    mine = np.isin(fleet.provider, [p.index for p in neo])
+    installed = fleet.installed[mine].sum()
+    busy = model.outcome.busy_h100e[mine].sum() + fleet.training[mine].sum()
+    full = installed > 0 and busy / installed >= s.target_utilisation
+    profitable = sum(p.profit for p in neo) > 0
+    for p in [p for p in neo if p.distress >= s.exit_after_months]:
         remove_provider(model, p)
         model.provider_exits += 1
     neo = [p for p in model.providers if p.kind == "neocloud"]
-    if not neo:
-        return
-    fleet = model.fleet
-    mine = np.isin(fleet.provider, [p.index for p in neo])
-    installed = fleet.installed[mine].sum()
-    if installed <= 0:
-        return
-    load = (model.outcome.busy_h100e[mine].sum() + fleet.training[mine].sum()) / installed
-    profit = sum(p.profit for p in neo)
-    if load < s.target_utilisation or profit <= 0:
+    if not (neo and full and profitable):
         return
     for _ in range(int(model.rng.poisson(s.neocloud_entry_rate))):
         enter_neocloud(model, state, min(p.appeal for p in neo))

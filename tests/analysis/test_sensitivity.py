@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from abm.config import parameter_table
 from analysis.sensitivity import (
     ISHIGAMI,
     Problem,
@@ -52,11 +53,15 @@ def test_the_same_seed_gives_the_same_indices_and_samples():
 
 def test_problem_from_parameters_uses_the_plausible_ranges_and_rounds_integers():
     problem = Problem.from_parameters(["demand.elasticity", "supply.build_lead_months"])
-    assert problem.bounds == ((0.6, 1.5), (12.0, 24.0))
+    table = parameter_table().set_index(["group", "name"])
+    expected = tuple((float(table.loc[key, "low"]), float(table.loc[key, "high"]))
+                     for key in (("demand", "elasticity"), ("supply", "build_lead_months")))
+    assert problem.bounds == expected
     assert problem.integer == (False, True)
     x = saltelli_sample(problem, 8, seed=0)
     assert x.shape == (8 * 4, 2)
-    assert np.all((x[:, 0] >= 0.6) & (x[:, 0] <= 1.5))
+    low, high = expected[0]
+    assert np.all((x[:, 0] >= low) & (x[:, 0] <= high))
     assert np.all(x[:, 1] == np.rint(x[:, 1])) and np.all((x[:, 1] >= 12) & (x[:, 1] <= 24))
 
 

@@ -117,7 +117,7 @@ def test_every_problem_of_a_table_is_listed(tmp_path):
     with pytest.raises(ValueError) as err:
         cal.usecases(tmp_path)
     message = str(err.value)
-    for where in ("row 1 (chat)", "row 2 (coding)", "row 4 (agents)"):
+    for where in ("row 1 (chat)", "row 2 (assistant)", "row 4 (voice)"):
         assert where in message, message
 
 
@@ -199,10 +199,11 @@ def test_a_corrupt_packaged_parameters_file_names_file_and_row(monkeypatch):
             table.loc[2, "value"] = "1,5"
         return table
 
+    name = original("parameters.csv").loc[2, "name"]
     monkeypatch.setattr(cal, "_read_csv", corrupt)
     cal.clear_cache()
-    with pytest.raises(ConfigError, match=r"parameters\.csv: column 'value', row 3 \(demand, "
-                                          r"growth_final\): '1,5' is not a number"):
+    with pytest.raises(ConfigError, match=rf"parameters\.csv: column 'value', row 3 \(demand, "
+                                          rf"{name}\): '1,5' is not a number"):
         parameter_table()
 
 

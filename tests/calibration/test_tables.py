@@ -195,7 +195,7 @@ def test_no_us_provider_site_in_tier3_nation():
 
 def test_usecases():
     table = cal.usecases().set_index("usecase")
-    assert list(table.index) == ["chat", "coding", "voice", "agents", "batch"]
+    assert list(table.index) == ["chat", "assistant", "coding", "voice", "agents", "batch"]
     assert_allclose(table["token_share"].sum(), 1.0)
     assert table.loc["voice", "latency_tolerance_ms"] < table.loc["coding", "latency_tolerance_ms"]
     assert table["quality_threshold"].between(0, 1).all()

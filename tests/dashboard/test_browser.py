@@ -25,6 +25,8 @@ import pandas as pd
 import pytest
 
 from abm import plots
+from abm.dashboard import CONTROLS
+from abm.dashboard.controls import format_value
 from abm.summary import HEADLINE, month_label
 
 from ..experiments.conftest import REPO, TABLE_FILES, abm_env, run_abm
@@ -126,8 +128,11 @@ def test_dashboard_runs_a_scenario_and_shows_its_tables(browser, server, tmp_pat
     slider = page.get_by_test_id("param-demand.elasticity").locator("[role=slider]")
     slider.focus()
     page.keyboard.press("ArrowRight")
+    control = next(c for c in CONTROLS if c.key == "demand.elasticity")
+    step = control.slider(control.default)[2]
+    moved = format_value("float", control.default + step)
     page.get_by_test_id("param-demand.elasticity").get_by_text(
-        "now 0.81 (scenario: 0.8)").wait_for()
+        f"now {moved} (scenario: {format_value('float', control.default)})").wait_for()
 
     page.get_by_test_id("run-button").locator("button").click()
     page.get_by_test_id("headline").wait_for(timeout=RUN_TIMEOUT_MS)
@@ -136,7 +141,7 @@ def test_dashboard_runs_a_scenario_and_shows_its_tables(browser, server, tmp_pat
     # the command line, and the run it describes
     command = page.get_by_test_id("command-a").inner_text().strip()
     assert command == ("python -m abm scenario=energy_shock size=small months=12 seed=0 "
-                       "demand.elasticity=0.81")
+                       f"demand.elasticity={moved}")
     run_dir = Path(page.get_by_test_id("run-dir-a").inner_text().strip())
     assert run_dir.is_relative_to(base / "runs") and (run_dir / "manifest.json").is_file()
     world = pd.read_parquet(run_dir / "global.parquet")

@@ -8,6 +8,7 @@ import pytest
 
 from abm.app import CONF_DIR
 from abm.cli_help import scenarios
+from abm.config import parameter_table
 from abm.dashboard import CONTROL_KEYS, CONTROLS, MISSING, make_spec
 from abm.dashboard.controls import format_value, nice_step, on_grid, resolve
 from abm.dashboard.runs import RunSpec, scenario_values
@@ -27,13 +28,17 @@ def test_an_unknown_key_is_skipped_not_fatal():
 
 
 def test_controls_carry_unit_ranges_and_help_from_the_table():
+    row = parameter_table().set_index(["group", "name"]).loc[("demand", "elasticity")]
     c = next(c for c in CONTROLS if c.key == "demand.elasticity")
     assert c.kind == "float" and c.unit_text == "unitless"
-    assert c.valid == (0.05, 10.0) and c.plausible == (0.6, 1.5)
+    assert c.valid == (float(row["min"]), float(row["max"]))
+    assert c.plausible == (float(row["low"]), float(row["high"]))
     assert "price elasticity" in c.help
-    assert c.description == ("demand.elasticity [unitless]: price elasticity of a segment's "
-                             "token volume; plausible 0.6 to 1.5; valid 0.05 to 10")
-    assert c.slider(0.8) == (0.6, 1.5, 0.01)
+    assert c.description.startswith("demand.elasticity [unitless]: price elasticity of a "
+                                    "segment's token volume")
+    assert "plausible" in c.description and "valid" in c.description
+    lo, hi, step = c.slider(float(row["value"]))
+    assert (lo, hi) == c.plausible and step == nice_step((hi - lo) / 100)
 
 
 @pytest.mark.parametrize("scenario", [s.name for s in scenarios(CONF_DIR)])

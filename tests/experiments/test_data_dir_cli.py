@@ -11,7 +11,7 @@ import yaml
 from hydra import compose
 
 import abm.calibration as cal
-from abm.config import validate
+from abm.config import parameter_table, validate
 from abm.preflight import hydra_session
 
 from .conftest import CONF, manifest
@@ -100,7 +100,9 @@ def test_precedence_packaged_then_data_dir_then_scenario_then_command_line(tmp_p
         def cfg(*overrides):
             return validate(compose(config_name="config", overrides=list(overrides)))
 
-        assert cfg().demand.elasticity == 0.8 and cfg().energy.price_shock == 1.0
+        packaged = float(parameter_table().set_index(["group", "name"]).loc[
+            ("demand", "elasticity"), "value"])
+        assert cfg().demand.elasticity == packaged and cfg().energy.price_shock == 1.0
         mine = cfg(f"data_dir={data}")
         assert mine.demand.elasticity == 1.2 and mine.energy.price_shock == 1.7
         shock = cfg(f"data_dir={data}", "scenario=energy_shock")
@@ -108,7 +110,8 @@ def test_precedence_packaged_then_data_dir_then_scenario_then_command_line(tmp_p
         assert shock.demand.elasticity == 1.2
         assert cfg(f"data_dir={data}", "demand.elasticity=0.9").demand.elasticity == 0.9
         # the packaged default given explicitly still wins over the data
-        assert cfg(f"data_dir={data}", "demand.elasticity=0.8").demand.elasticity == 0.8
+        given = cfg(f"data_dir={data}", f"demand.elasticity={packaged}")
+        assert given.demand.elasticity == packaged
 
 
 def test_a_data_dir_changes_the_sobol_ranges(tmp_path):
@@ -118,6 +121,8 @@ def test_a_data_dir_changes_the_sobol_ranges(tmp_path):
     data.mkdir()
     (data / "parameters.csv").write_text(
         PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,10,0.9,1.4,me,n\n")
-    assert Problem.from_parameters(["demand.elasticity"]).bounds == ((0.6, 1.5),)
+    row = parameter_table().set_index(["group", "name"]).loc[("demand", "elasticity")]
+    assert Problem.from_parameters(["demand.elasticity"]).bounds == (
+        (float(row["low"]), float(row["high"])),)
     assert Problem.from_parameters(["demand.elasticity"], data_dir=str(data)).bounds == (
         (0.9, 1.4),)

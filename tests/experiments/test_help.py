@@ -37,7 +37,9 @@ def test_help_gives_every_parameter_its_unit_ranges_and_meaning(help_out):
             assert "plausible " in head, head
         assert meaning.strip() and meaning.strip() in row.note, (meaning, row.note)
     head, meaning = _entry(help_out, "demand.elasticity")
-    assert "valid 0.05 .. 10" in head and "plausible 0.6 .. 1.5" in head
+    row = table.set_index(["group", "name"]).loc[("demand", "elasticity")]
+    assert f"valid {row['min']:g} .. {row['max']:g}" in head
+    assert f"plausible {row['low']:g} .. {row['high']:g}" in head
     assert "price elasticity" in meaning
     assert "seed = 0" in help_out and "months = 132" in help_out
     assert "scenario: baseline," in help_out and "size: default, small, world" in help_out

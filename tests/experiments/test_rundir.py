@@ -15,7 +15,7 @@ def test_run_subdir_names_the_overrides_but_not_the_scenario():
     assert run_subdir_name("demand.elasticity=1.5,scenario=baseline") == "demand.elasticity=1.5"
     assert run_subdir_name("months=2,scenario=baseline") == "months=2"
     # a value that merely contains "scenario=" stays; paths stay one directory deep
-    assert run_subdir_name("size.nations=[a/b]") == "size.nations=[a_b]"
+    assert run_subdir_name("size.nations=[a/b]") == "size.nations=[a%2Fb]"
     assert len(run_subdir_name(",".join(f"k{i}=v{i}" for i in range(100)))) <= 120
 
 

@@ -18,6 +18,7 @@ PUBLIC = {
     "AuctionResult": "abm.market.auction",
     "validate_book": "abm.market.auction",
     "naive_double_auction": "abm.market.reference",
+    "offer_demand": "abm.market.clearing",
     "cournot": "abm.market.oligopoly",
     "CournotResult": "abm.market.oligopoly",
     "bertrand": "abm.market.oligopoly",

@@ -1,6 +1,8 @@
-"""End-to-end runs of the real model: determinism, invariants, output contract."""
+"""End-to-end runs of the real model: determinism, invariants, the output contract."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -14,30 +16,48 @@ SCENARIOS = ["baseline", "open_weights_surge", "closed_frontier", "export_contro
              "energy_shock", "test_time_compute_boom", "custom_silicon", "sovereign_cloud",
              "efficiency_breakthrough", "early_monopoly"]
 
-GLOBAL_COLUMNS = ["month", "hhi_revenue", "cr4_revenue", "lerner", "rent_share", "gini_access",
-                  "theil_between", "unserved_share", "energy_twh", "inference_share",
-                  "tokens_total", "revenue_total", "spending_total",
-                  "price_constant_capability"]
+GLOBAL_COLUMNS = ["month", "year", "hhi_revenue", "cr4_revenue", "hhi_capacity", "lerner",
+                  "markup_lerner", "scarcity_rent", "scarcity_rent_share", "rent_share",
+                  "profit_total", "gini_access", "theil_between", "unserved_share",
+                  "priced_out_share", "energy_twh", "inference_share", "tokens_total",
+                  "revenue_total", "spending_total", "price_constant_capability",
+                  "h100_rental_usd_hour", "chip_output_h100e", "capex_usd",
+                  "us_capacity_share", "open_weight_share"]
 NATION_COLUMNS = ["month", "nation", "tokens_per_capita", "dependence_ratio", "unserved_share",
-                  "energy_twh", "mean_latency_ms"]
-PROVIDER_COLUMNS = ["month", "provider", "revenue", "tokens", "capacity", "profit", "price"]
+                  "priced_out_share", "energy_twh", "mean_latency_ms", "capacity_h100e"]
+PROVIDER_COLUMNS = ["month", "provider", "revenue", "tokens", "capacity", "compute_h100e",
+                    "training_h100e", "profit", "price", "lerner", "markup_lerner",
+                    "scarcity_rent", "cash", "capex", "q"]
 
 
 def test_small_end_to_end_run_has_the_contracted_tables_and_units():
     tables = small_run(months=24)
     g, n, p, mk = tables["global"], tables["nations"], tables["providers"], tables["markets"]
     assert list(g["month"]) == list(range(24))
+    assert g["year"].dtype == np.int64 and list(g["year"]) == [2025] * 12 + [2026] * 12
     for cols, df in ((GLOBAL_COLUMNS, g), (NATION_COLUMNS, n), (PROVIDER_COLUMNS, p)):
-        assert set(cols) <= set(df.columns)
+        assert set(cols) <= set(df.columns), set(cols) - set(df.columns)
     assert len(n) == 24 * 5
     assert ((g["hhi_revenue"] > 0) & (g["hhi_revenue"] <= 10_000)).all()
     for col in ("cr4_revenue", "rent_share", "gini_access", "unserved_share",
-                "inference_share"):
+                "priced_out_share", "inference_share", "open_weight_share", "lerner",
+                "markup_lerner", "scarcity_rent_share", "us_capacity_share"):
         assert g[col].between(0, 1).all(), col
+    assert (g["lerner"] >= g["markup_lerner"] - 1e-12).all()  # clearing >= ask
     assert n["dependence_ratio"].between(0, 1).all()
     assert (g["tokens_total"] > 0).all() and (g["energy_twh"] > 0).all()
     assert set(mk["market_type"]) == {"tier", "region"}
     assert mk.loc[mk.market_type == "tier", "market"].nunique() == 4
+
+
+@pytest.mark.parametrize("overrides", [{}, {"policy__localisation_share": 1.0},
+                                       {"open_source__enabled": False}])
+def test_no_table_has_a_nan_for_nations_and_providers_that_exist(overrides):
+    tables = small_run(months=12, **overrides)
+    for name, df in tables.items():
+        numeric = df.select_dtypes("number")
+        assert not numeric.isna().any().any(), (name, numeric.columns[numeric.isna().any()])
+        assert np.isfinite(numeric.to_numpy(float)).all(), name
 
 
 def test_same_seed_same_tables_and_different_seeds_differ():
@@ -55,9 +75,9 @@ def test_same_seed_same_tables_and_different_seeds_differ():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_invariants_hold_in_every_scenario(scenario, seed):
     # check_step runs every month inside the model and raises on a violation
-    tables = small_run(months=12, seed=seed, scenario=scenario)
+    tables = small_run(months=24, seed=seed, scenario=scenario)
     g = tables["global"]
-    assert len(g) == 12
+    assert len(g) == 24
     assert np.isfinite(g[["tokens_total", "revenue_total", "spending_total"]]).all().all()
     assert (g["spending_total"] >= g["revenue_total"] * (1 - 1e-9)).all()
 
@@ -65,10 +85,9 @@ def test_invariants_hold_in_every_scenario(scenario, seed):
 def test_a_broken_identity_raises_with_month_and_quantity():
     model = ComputeEconomy(small_config(months=2))
     model.step()
-    result = model.last_result
-    supply, demand, _ = model._books()
-    tampered = type(result)(**{**result.__dict__,
-                               "offer_tokens": result.offer_tokens * 1.5})
+    supply, demand = model.last_books
+    tampered = dataclasses.replace(model.last_result,
+                                   offer_tokens=model.last_result.offer_tokens * 1.5)
     with pytest.raises(InvariantViolation, match=r"month 1: tokens sold = tokens bought"):
         check_step(model, tampered, supply, demand)
 
