@@ -25,11 +25,6 @@ def _global(column: str) -> Callable[[Tables], pd.Series]:
     return lambda t: t["global"].set_index("month")[column]
 
 
-def _price_paid(t: Tables) -> pd.Series:
-    g = t["global"].set_index("month")
-    return g["spending_total"] / g["tokens_total"]
-
-
 def _dependence_abroad(t: Tables) -> pd.Series:
     """Population-weighted dependence ratio of the nations other than the United States."""
     n = t["nations"]
@@ -76,9 +71,10 @@ DIRECTIONS: tuple[Direction, ...] = (
     Direction("export_controls", "controlled_capacity_share", -1,
               "a standing tier-2 cap and weaker domestic chips keep compute out of controlled "
               "nations (seeds 000, 001)", _controlled_capacity_share),
-    Direction("energy_shock", "price_paid", +1,
-              "dearer electricity raises the marginal cost of every token, and prices follow "
-              "(seeds 001, 002)", _price_paid),
+    Direction("energy_shock", "h100_rental_usd_hour", +1,
+              "dearer electricity raises the full cost of an H100e-hour, so the price of "
+              "compute rises (seeds 001, 002: energy becomes the bottleneck)",
+              _global("h100_rental_usd_hour")),
     Direction("test_time_compute_boom", "tokens_total", +1,
               "more tokens per query multiply token demand (seed 004)", _global("tokens_total")),
     Direction("custom_silicon", "custom_silicon_revenue_share", +1,

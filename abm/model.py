@@ -16,6 +16,7 @@ own module:
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -28,7 +29,7 @@ from abm.agents import Hyperscaler, Nation, OpenSourceLab, Startup, UserPopulati
 from abm.config import validate
 from abm.economy import accounts, capital, entry, exchange, frontier, technology, training
 from abm.economy.calibrate import calibrate
-from abm.economy.chips import clear_chip_market, supply_tranches
+from abm.economy.chips import clear_chip_market
 from abm.economy.demand import DemandAdjustment
 from abm.economy.setup import Geography, OutsideFleet, UseCases, initial_fleet
 from abm.invariants import check_step
@@ -67,6 +68,7 @@ class ComputeEconomy(mesa.Model):
         self._build_agents()
         self.startup_entries = self.startup_exits = 0
         self.provider_entries = self.provider_exits = 0
+        self.debt_written_off = 0.0  # $, cumulative (entry.restructure)
         self.frontier_levels: list[float] = []
         lag = cfg.open_source.lag_months
         self.open_level = -lag if cfg.open_source.enabled else None
@@ -78,6 +80,7 @@ class ComputeEconomy(mesa.Model):
             np.full(n_sites, cfg.supply.target_utilisation))
         self.provider_demand: np.ndarray | None = None
         self.demand_adjustment = DemandAdjustment()
+        self.market_revenue: list[float] = []  # the inference market's revenue, by month
         self.dependence = np.zeros(self.geo.n)
         self.initial_installed = float(self.fleet.installed.sum())
         self.state = self.month_state(0)
@@ -129,7 +132,8 @@ class ComputeEconomy(mesa.Model):
                 self.open_labs.append(OpenSourceLab(
                     self, row, home=home, lag_months=cfg.open_source.lag_months,
                     release_interval=interval, phase=j * max(1, interval // len(labs)),
-                    funding_growth=cfg.open_source.funding_growth))
+                    funding_growth=cfg.open_source.funding_growth,
+                    funding_growth_final=cfg.training.external_capital_growth_final))
         if cfg.startups.enabled:
             weight = self.geo.population * self.geo.gdp_pc
             for u in range(self.uc.n):
@@ -194,6 +198,14 @@ class ComputeEconomy(mesa.Model):
         return self.frontier_levels[min(int(month), len(self.frontier_levels) - 1)]
 
     @property
+    def market_growth(self) -> float:
+        """The inference market's revenue over the last year against January 2025 (inf
+        before the first month is cleared)."""
+        if not self.market_revenue:
+            return math.inf
+        return float(np.mean(self.market_revenue[-12:]) / self.market_revenue[0])
+
+    @property
     def open_quality(self) -> float:
         """Quality of the best open-weight model relative to the frontier (0 if none)."""
         if self.open_level is None:
@@ -205,7 +217,7 @@ class ComputeEconomy(mesa.Model):
     def _begin_month(self) -> technology.MonthState:
         cfg, m = self.cfg, self.month
         for p in self.providers:
-            p.plan_training(m, cfg)
+            p.plan_training(m, cfg, self.market_growth)
         state = self.month_state(m)
         self.frontier_levels.append(state.frontier_level)
         for lab in self.open_labs:
@@ -247,6 +259,7 @@ class ComputeEconomy(mesa.Model):
         for n, d in zip(self.nations, outcome.dependence, strict=True):
             n.dependence_ratio = float(d)
         self.serving_need = outcome.demand_h100e / cfg.supply.target_utilisation
+        self.market_revenue.append(float(result.offer_revenue.sum()))
         d = cfg.demand
         self.demand_adjustment.update(result.class_effective_price,
                                       result.class_offer_tokens.sum(axis=1),
@@ -261,6 +274,7 @@ class ComputeEconomy(mesa.Model):
         self.last_result, self.last_books = result, (supply, demand)
         check_step(self, result, supply, demand)
         t4 = time.perf_counter()
+        entry.restructure(self)
         entry.neoclouds(self, state)
         self._time_passes()
         self._timings["agents"] += (t1 - t0) + (t3 - t2)
@@ -286,10 +300,11 @@ class ComputeEconomy(mesa.Model):
         domestic = alloc.price_domestic if np.isfinite(alloc.price_domestic) else \
             state.chip_list_price / ch.domestic_chip_perf
         self.chip_price = np.array([alloc.price_controlled, domestic])
-        asks, qty = supply_tranches(state.chip_output * self.outside.share_of_output,
-                                    state.chip_list_price, ch.supply_price_elasticity)
-        self.outside_purchase = float(qty[asks <= alloc.price_controlled * (1 + 1e-12)].sum())
-        self.chip_output_sold = alloc.output_controlled + self.outside_purchase
+        # The owners outside the token market (Meta, xAI, ...) buy like the modelled ones:
+        # their share of the month's purchases.
+        self.outside_purchase = float(alloc.h100e.sum() * self.outside.share_of_output
+                                      / modelled)
+        self.chip_output_sold = float(alloc.h100e.sum()) + self.outside_purchase
         return alloc
 
     def _time_passes(self) -> None:

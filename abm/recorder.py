@@ -165,8 +165,8 @@ class Recorder:
         ai_twh += m.outside.energy_twh(s.pue, s.target_utilisation, s.idle_power_share)
         if self.non_ai_twh_base is None:
             self.non_ai_twh_base = np.maximum(geo.dc_twh_2024 - ai_twh, 0.0)
-        energy_nat = ai_twh + self.non_ai_twh_base * paths.compounding(
-            month, cfg.energy.non_ai_growth)
+        energy_nat = ai_twh + self.non_ai_twh_base * paths.declining_growth_index(
+            month, cfg.energy.non_ai_growth, cfg.energy.non_ai_growth_final)
 
         # compute: modelled sites and outside owners
         out_nat = m.outside.installed * m.outside.nation_share
@@ -268,6 +268,8 @@ class Recorder:
             "startup_exits": m.startup_exits,
             "provider_entries": m.provider_entries,
             "provider_exits": m.provider_exits,
+            "debt_written_off_usd": m.debt_written_off,
+            "impairment_usd": float(books["impairment"].sum()),
             "tokens_per_kwh": float(tokens_total * 1e6 / (ai_twh.sum() * 1e9 / 12.0))
             if ai_twh.sum() > 0 else 0.0,
             "open_quality": float(m.open_quality),
@@ -344,6 +346,7 @@ class Recorder:
                                   np.bincount(provider, weights=ask * q, minlength=n_prov)),
             "scarcity_rent": np.bincount(provider, weights=scarcity, minlength=n_prov),
             "profit": [p.profit for p in m.providers],
+            "operating_profit": [p.operating_profit for p in m.providers],
             "cash": [p.cash for p in m.providers],
             "capex": [p.capex for p in m.providers],
             "training_spend": [p.training_spend for p in m.providers],

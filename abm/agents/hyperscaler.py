@@ -39,7 +39,8 @@ class Hyperscaler(mesa.Agent):
     index : position in the model's provider list (= ``fleet.provider`` of its sites).
     level : capability of its best model, frontier-months (January-2025 frontier = 0).
     appeal : log choice weight of its nest (delta_f of the nested logit).
-    cash : $ (negative = borrowed at the cost of capital plus the finance premium).
+    cash : $ of the serving business (negative = borrowed at the cost of capital plus the
+        finance premium); a lab's training is paid from its separate ``training_fund``.
     expected_growth : expected yearly growth of the compute its users demand.
     """
 
@@ -76,6 +77,9 @@ class Hyperscaler(mesa.Agent):
         self.capex = 0.0
         self.profit = 0.0
         self.credit_limit = 0.0
+        self.collateral = 0.0
+        self.reserve = 0.0  # $ of cash kept for operations
+        self.ebit_window: list[float] = []  # operating profit of recent months, $
 
     # -- models and tiers -------------------------------------------------------------------
     def offered_tiers(self, open_available: bool) -> np.ndarray:
@@ -108,23 +112,30 @@ class Hyperscaler(mesa.Agent):
         self.run_budget = float(run_budget)
         self.months_since_run = int(months_into_run)
 
-    def plan_training(self, month: int, cfg) -> float:
+    def plan_training(self, month: int, cfg, market_growth: float = math.inf) -> float:
         """This month's training budget, $ (zero for providers that are not labs).
 
         Spending is episodic: every ``run_interval_months`` a lab starts a run that aims at the
         trend of run costs (``frontier_run_cost_usd`` growing at ``run_cost_growth``,
         Cottier et al. 2024) and spends what its fund allows, evenly over the run. The fund
-        grows by outside capital (``external_capital_usd`` a year, growing at
-        ``external_capital_growth``) and a share of last month's revenue.
+        grows by outside capital (``external_capital_usd`` a year, its growth slowing from
+        ``external_capital_growth`` to ``external_capital_growth_final``, and never faster
+        than the inference market's revenue since January 2025, ``market_growth``: investors
+        fund training on the prospects of the market it serves) and a share of last month's
+        revenue.
         """
         if not self.frontier_lab:
             return 0.0
         tr = cfg.training
         n = int(tr.run_interval_months)
-        outside = (tr.external_capital_usd * self.training_cost_scale
-                   * paths.compounding(month, tr.external_capital_growth)) / 12.0
+        growth = min(paths.declining_growth_index(month, tr.external_capital_growth,
+                                                  tr.external_capital_growth_final),
+                     market_growth)
+        outside = tr.external_capital_usd * self.training_cost_scale * growth / 12.0
+        # The fund is earmarked for training: outside capital goes into it directly, the
+        # revenue share comes out of cash. Training is paid from it, not from cash.
         internal = tr.budget_share * max(self.revenue, 0.0)
-        self.cash += outside
+        self.cash -= internal
         self.training_fund += outside + internal
         self.months_since_run += 1
         if self.months_since_run >= n:
@@ -146,7 +157,6 @@ class Hyperscaler(mesa.Agent):
         """
         self.training_h100e = float(h100e)
         self.training_spend = float(spend)
-        self.cash -= spend
         if not self.frontier_lab:
             return
         tr = cfg.training
@@ -176,20 +186,63 @@ class Hyperscaler(mesa.Agent):
         self.cash += (self.revenue + self.rental_income - self.energy_cost - self.opex
                       - self.interest)
 
-    def update_credit(self, fleet_value: float, loan_to_value: float) -> None:
-        """Credit available against the expected value of its fleet; track distress.
+    @property
+    def operating_profit(self) -> float:
+        """Earnings before interest and training (EBIT of its fleet), $ this month: revenue
+        and rental income less energy, opex and the depreciation of its vintages."""
+        return (self.revenue + self.rental_income - self.energy_cost - self.opex
+                - self.depreciation)
 
-        A provider whose fleet is expected to earn nothing above its variable costs has no
-        collateral, so sustained losses end its credit; ``distress`` counts the months its
-        debt exceeds the limit.
+    def pay_out(self, buffer_months: float, committed: float = 0.0) -> float:
+        """Pay cash above ``buffer_months`` of revenue and the ``committed`` cost of chips for
+        the shells it is building (while it meets its covenant) to shareholders: free cash
+        flow is paid out (Jensen 1986), so a loss-making provider cannot live off past
+        profits. Returns the payout, $."""
+        self.reserve = buffer_months * max(self.revenue + self.rental_income, 0.0)
+        # a provider in breach of its covenant halts its projects rather than fund them
+        keep = max(committed, 0.0) if self.meets_covenant else 0.0
+        payout = max(0.0, self.cash - self.reserve - keep)
+        self.cash -= payout
+        return payout
+
+    def restructure(self) -> float:
+        """Chapter 11 reorganisation: creditors write its debt down to what the fleet can
+        carry (its collateral) in exchange for equity, so interest cannot compound without
+        bound on a fleet worth less than the debt (Gilson, John and Lang 1990). Returns the
+        debt written off, $."""
+        written_off = max(0.0, -self.cash - self.collateral)
+        self.cash += written_off
+        self.distress = 0
+        return written_off
+
+    def update_credit(self, fleet_value: float, loan_to_value: float,
+                      covenant_months: int) -> None:
+        """Debt capacity against the expected value of its fleet; track distress.
+
+        Lenders lend up to ``loan_to_value`` of the fleet's value (its collateral). New
+        borrowing also needs earnings: a provider whose operating profit (EBIT) over the last
+        ``covenant_months`` is negative breaches its interest-cover covenant and may not draw
+        more, though its existing debt is not called (Chava and Roberts 2008). ``distress``
+        counts the months its debt exceeds the collateral.
         """
-        self.credit_limit = loan_to_value * max(fleet_value, 0.0)
-        self.distress = self.distress + 1 if self.cash + self.credit_limit < 0 else 0
+        self.ebit_window.append(self.operating_profit)
+        del self.ebit_window[:-int(covenant_months)]
+        self.collateral = loan_to_value * max(fleet_value, 0.0)
+        debt = max(-self.cash, 0.0)
+        self.credit_limit = (self.collateral if self.meets_covenant
+                             else min(self.collateral, debt))
+        self.distress = self.distress + 1 if debt > self.collateral else 0
+
+    @property
+    def meets_covenant(self) -> bool:
+        """Its operating profit over the covenant window is not negative."""
+        return sum(self.ebit_window) >= 0.0
 
     @property
     def available_funds(self) -> float:
-        """Cash plus unused credit, $ (what it can spend on investment now)."""
-        return max(0.0, self.cash + self.credit_limit)
+        """What it can spend on investment now, $: cash above its operating reserve plus
+        unused credit (the reserve is ``reserve_months`` of revenue, set by :meth:`pay_out`)."""
+        return max(0.0, self.cash - self.reserve + self.credit_limit)
 
     def pay_capex(self, amount: float) -> None:
         self.capex += float(amount)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import mesa
 
 from abm.economy import paths
@@ -15,8 +17,9 @@ class OpenSourceLab(mesa.Agent):
     the configured open-weight lag plus this lab's own offset (Epoch AI open-vs-closed: the
     leading open lab trails by ~3-4 months). Anyone with capacity can host the best release
     near cost. Its training budget (``funding_usd_per_year`` in ``open_labs.csv``, growing at
-    ``open_source.funding_growth``) rents compute in the training market, where it competes
-    with the frontier labs for the same fleets and draws power.
+    ``open_source.funding_growth`` and slowing, like outside capital for frontier labs, to
+    ``training.external_capital_growth_final``) rents compute in the training market, where
+    it competes with the frontier labs for the same fleets and draws power.
 
     Attributes
     ----------
@@ -25,7 +28,8 @@ class OpenSourceLab(mesa.Agent):
     """
 
     def __init__(self, model: mesa.Model, row, *, home: int, lag_months: float,
-                 release_interval: int, phase: int, funding_growth: float) -> None:
+                 release_interval: int, phase: int, funding_growth: float,
+                 funding_growth_final: float) -> None:
         super().__init__(model)
         self.name: str = row.lab
         self.home = int(home)
@@ -34,6 +38,7 @@ class OpenSourceLab(mesa.Agent):
         self.phase = phase % self.release_interval
         self.funding = float(row.funding_usd_per_year)
         self.funding_growth = float(funding_growth)
+        self.funding_growth_final = float(funding_growth_final)
         self.rents = str(row.trains_on) == "rental"
         self.releases = 0
         self.training_h100e = 0.0
@@ -49,12 +54,15 @@ class OpenSourceLab(mesa.Agent):
         self.releases += 1
         return float(frontier_level_at(month - self.lag_months))
 
-    def training_budget(self, month: int) -> float:
+    def training_budget(self, month: int, market_growth: float = math.inf) -> float:
         """This month's training budget in the rental market, $ (zero for a lab that trains
-        on its owner's own fleet, outside the modelled market)."""
+        on its owner's own fleet, outside the modelled market). Like outside capital for
+        frontier labs, it grows no faster than the inference market's revenue."""
         if not self.rents:
             return 0.0
-        return self.funding * paths.compounding(month, self.funding_growth) / 12.0
+        growth = paths.declining_growth_index(month, self.funding_growth,
+                                              self.funding_growth_final)
+        return self.funding * min(growth, market_growth) / 12.0
 
     def receive_training(self, h100e: float, spend: float) -> None:
         self.training_h100e = float(h100e)

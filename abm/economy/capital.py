@@ -175,10 +175,11 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     per_hour = np.divide(site_revenue, busy_hours, out=np.zeros_like(site_revenue),
                          where=has_sales)
     pool = (geo.export_tier[fleet.nation] == 3) & bool(cfg.chips.export_controls)
-    rented_share = np.divide(rental.rented, rental.offered, out=np.zeros_like(rental.offered),
-                             where=rental.offered > 0)
-    exp.update(w, per_hour, has_sales, rented_share[pool.astype(int)], model.chip_price,
-               outcome.utilisation)
+    # A site learns the chance its own spare capacity is rented (the auction fills the
+    # cheapest asks first); one that offered nothing keeps its expectation.
+    rented_share = np.divide(rental.site_h100e, rental.site_offered,
+                             out=exp.rent_probability.copy(), where=rental.site_offered > 0)
+    exp.update(w, per_hour, has_sales, rented_share, model.chip_price, outcome.utilisation)
     demand_p = np.bincount(fleet.provider, weights=outcome.demand_h100e, minlength=n_p)
     last = model.provider_demand
     for i, p in enumerate(providers):
@@ -190,7 +191,7 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     growth = np.array([p.expected_growth for p in providers])[fleet.provider]
 
     # Value of one more H100e at each site, for a shell ordered now and a chip bought now.
-    decline = s.hardware_price_performance_growth ** (-1.0 / 12.0)
+    decline = state.price_performance_growth ** (-1.0 / 12.0)
     rental_price = rental.price[pool.astype(int)]
     kw_new = state.kw_per_h100e_new / np.where(fleet.domestic, cfg.chips.domestic_chip_perf,
                                                1.0)
@@ -214,7 +215,7 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     fleet_value = np.bincount(fleet.provider, weights=np.maximum(v_chip, 0.0) * fleet.installed,
                               minlength=n_p)
     for p, v in zip(providers, fleet_value, strict=True):
-        p.update_credit(v, s.loan_to_value)
+        p.update_credit(v, s.loan_to_value, int(s.covenant_months))
     subsidy = np.array([n.subsidy for n in model.nations])[fleet.nation]
     chip_cost = exp.chip_price[pool.astype(int)]
     shell_cost = state.shell_cost_per_kw * kw_new
@@ -227,7 +228,7 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     order = base * order_rate(q, s.investment_adjustment_cost)  # H100e at arrival
 
     # Grid head-room and finance cap the orders; shells are paid now, chips when bought.
-    kw_arrival = kw_new / s.hardware_perf_per_watt_growth ** (lb / 12.0)
+    kw_arrival = kw_new / state.perf_per_watt_growth ** (lb / 12.0)
     it_mw = order * kw_arrival / 1000.0
     headroom = np.array([n.grid_headroom_mw for n in model.nations])
     it_mw *= scale_to_headroom(it_mw * s.pue, fleet.nation, headroom)
@@ -254,6 +255,7 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     alloc = chip_clear(want, bid, fleet.nation)
     mw = alloc.h100e * kw_new / 1000.0
     fleet.buy_chips(alloc.h100e, mw, alloc.spend)
+    fleet.note_idle((bid >= chip_cost) | (alloc.h100e > 0))
     state_pays = alloc.spend * subsidy
     for p, amount in zip(providers, np.bincount(fleet.provider, weights=alloc.spend - state_pays,
                                                 minlength=n_p), strict=True):

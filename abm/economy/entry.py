@@ -60,8 +60,20 @@ def draw(rng, weight: np.ndarray) -> int:
     return int(rng.choice(len(p), p=p))
 
 
+def restructure(model) -> None:
+    """Providers that cannot exit (everyone but neoclouds when entry and exit are on) are
+    reorganised after ``supply.exit_after_months`` months of debt above their credit: the
+    debt above the limit is written off (:meth:`abm.agents.Hyperscaler.restructure`)."""
+    s = model.cfg.supply
+    for p in model.providers:
+        exits = p.kind == "neocloud" and s.neocloud_entry_exit
+        if not exits and p.distress >= s.exit_after_months:
+            model.debt_written_off += p.restructure()
+
+
 def neoclouds(model, state) -> None:
-    """Exit of distressed neoclouds, then entry while incumbents are full at a profit."""
+    """Exit of distressed neoclouds and of those left with no site, chip or shell, then entry
+    while incumbents are full at a profit."""
     s = model.cfg.supply
     if not s.neocloud_entry_exit:
         return
@@ -72,7 +84,12 @@ def neoclouds(model, state) -> None:
     busy = model.outcome.busy_h100e[mine].sum() + fleet.training[mine].sum()
     full = installed > 0 and busy / installed >= s.target_utilisation
     profitable = sum(p.profit for p in neo) > 0
-    for p in [p for p in neo if p.distress >= s.exit_after_months]:
+    # a neocloud with no chip installed or on its way and no shell being built has nothing
+    has_capacity = np.bincount(fleet.provider, weights=fleet.installed + fleet.arriving.sum(axis=0)
+                               + fleet.shell_pipeline.sum(axis=0),
+                               minlength=len(model.providers)) > 0
+    for p in [p for p in neo if p.distress >= s.exit_after_months
+              or not has_capacity[p.index]]:
         remove_provider(model, p)
         model.provider_exits += 1
     neo = [p for p in model.providers if p.kind == "neocloud"]

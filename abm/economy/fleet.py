@@ -48,6 +48,8 @@ class Fleet:
         H100e rented out to training runs this month.
     domestic : (S,) bool
         Sites that can only buy domestic (non-controlled) chips.
+    idle_months : (S,)
+        Consecutive months the site has had empty ready shells and bought no chip for them.
     """
 
     provider: np.ndarray
@@ -65,6 +67,7 @@ class Fleet:
     markup: np.ndarray
     training: np.ndarray
     domestic: np.ndarray
+    idle_months: np.ndarray
 
     @classmethod
     def empty(cls, provider, nation, domestic, *, life: int, install_lead: int,
@@ -79,7 +82,8 @@ class Fleet:
                    arriving_cost=z((install_lead, s)), shells=z(s),
                    shell_pipeline=z((build_lead, s)), shell_book=z(s),
                    tier_alloc=np.full((s, N_TIERS), 1.0 / N_TIERS), markup=np.ones((s, N_TIERS)),
-                   training=z(s), domestic=np.asarray(domestic, dtype=bool))
+                   training=z(s), domestic=np.asarray(domestic, dtype=bool),
+                   idle_months=z(s))
 
     # ------------------------------------------------------------------ stocks
     @property
@@ -149,6 +153,30 @@ class Fleet:
         shell = self.shell_book / shell_life
         self.shell_book = self.shell_book - shell
         return self.cost.sum(axis=0) / life + shell
+
+    def abandon_idle_shells(self, after_months: int) -> tuple[np.ndarray, np.ndarray]:
+        """Write off the empty ready shells of sites idle for ``after_months`` months.
+
+        A powered shell nobody fills is a stranded asset: its owner sells or converts it and
+        impairs its book value (IAS 36 impairment to recoverable amount, taken here as zero
+        for AI use). Returns the impairment, $, and the IT MW given up, per site (S,).
+        """
+        idle = self.idle_months >= after_months
+        empty = np.where(idle, np.maximum(self.shells - self.occupied_mw, 0.0), 0.0)
+        total = self.shells + self.shell_pipeline.sum(axis=0)
+        share = np.divide(empty, total, out=np.zeros_like(total), where=total > 0)
+        impairment = self.shell_book * share
+        self.shells = self.shells - empty
+        self.shell_book = self.shell_book - impairment
+        self.idle_months = np.where(idle, 0.0, self.idle_months)
+        return impairment, empty
+
+    def note_idle(self, wanted: np.ndarray) -> None:
+        """Count a month of idleness at sites with empty ready shells whose owner did not want
+        chips for them (``wanted`` (S,) bool: it bid at least the expected chip price or
+        bought some)."""
+        idle = (self.empty_shell_mw(0) > 0) & ~np.asarray(wanted, dtype=bool)
+        self.idle_months = np.where(idle, self.idle_months + 1.0, 0.0)
 
     # ------------------------------------------------------------------ orders
     def order_shells(self, it_mw: np.ndarray, spend: np.ndarray) -> None:

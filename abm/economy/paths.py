@@ -36,6 +36,13 @@ def declining_growth_index(month: float, growth_initial: float, growth_final: fl
 SATURATION_SHARE = 0.95
 
 
+def growth_rate(month: float, growth_initial: float, growth_final: float) -> float:
+    """The yearly growth factor at ``month`` of :func:`declining_growth_index`."""
+    y = min(years(month), HORIZON_YEARS)
+    g0, g1 = math.log(growth_initial), math.log(growth_final)
+    return math.exp(g0 + (g1 - g0) * y / HORIZON_YEARS)
+
+
 def test_time_multiplier(month: float, final: float, saturation_years: float,
                          exposure: float) -> float:
     """Tokens per query relative to January 2025 for a use-case with this exposure (0-1).

@@ -26,13 +26,15 @@ BID_LADDER = np.geomspace(0.25, 1.0, 12)
 class RentalResult:
     """One month of the rental market.
 
-    ``site_h100e`` (S,): H100e each site rents out; ``site_income`` (S,): $ it earns;
+    ``site_h100e`` (S,): H100e each site rents out of the ``site_offered`` (S,) it offered;
+    ``site_income`` (S,): $ it earns;
     ``lab_h100e`` (L,): H100e each lab rents; ``lab_spend`` (L,): $ it pays;
     ``price`` (P,): clearing $ per H100e-hour of each pool (the reference cost where nothing
     traded); ``offered`` (P,) and ``rented`` (P,): H100e offered and rented per pool.
     """
 
     site_h100e: np.ndarray
+    site_offered: np.ndarray
     site_income: np.ndarray
     lab_h100e: np.ndarray
     lab_spend: np.ndarray
@@ -100,6 +102,7 @@ def clear_rental(spare: np.ndarray, ask: np.ndarray, site_pool: np.ndarray,
         rented[pool] = float(res.volume)
     pool_price_site = price[site_pool] if site_pool.size else np.zeros(0)
     lab_price = price[lab_pool] if len(lab_pool) else np.zeros(0)
-    return RentalResult(site_h100e=site_h, site_income=site_h * pool_price_site * hours,
+    return RentalResult(site_h100e=site_h, site_offered=spare,
+                        site_income=site_h * pool_price_site * hours,
                         lab_h100e=lab_h, lab_spend=lab_h * lab_price * hours, price=price,
                         offered=offered, rented=rented)

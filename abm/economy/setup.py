@@ -155,9 +155,10 @@ def initial_fleet(cfg, world, geo: Geography, provider_index: dict) -> Fleet:
 class OutsideFleet:
     """Compute of owners outside the modelled token market (``outside_owners.csv``).
 
-    It grows by their share of accelerator output (bought at the month's chip price),
-    retires after the hardware life, sits where data centres sit (2024 electricity shares)
-    and runs at the target utilisation. ``owner_shares`` splits it among named owners for the
+    It grows with the modelled providers' purchases (the outside owners buy their share of
+    each month's chips, as if they faced the same economics), retires after the hardware
+    life, sits where data centres sit (2024 electricity shares) and runs at the target
+    utilisation. ``owner_shares`` splits it among named owners for the
     ownership HHI; a ``fragmented`` remainder adds nothing to the HHI.
     """
 

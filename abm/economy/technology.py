@@ -26,6 +26,7 @@ class MonthState:
     month : int
     price_performance : H100e per $ of new accelerators, relative to January 2025.
     perf_per_watt : H100e per watt of new accelerators, relative to January 2025.
+    price_performance_growth, perf_per_watt_growth : their yearly growth this month.
     kw_per_h100e_new : IT kW per H100e of this month's accelerators.
     chip_list_price : vendor list price, $ per H100e.
     shell_cost_per_kw : $ per kW (IT) of a data-centre shell and host equipment.
@@ -47,6 +48,8 @@ class MonthState:
     month: int
     price_performance: float
     perf_per_watt: float
+    price_performance_growth: float
+    perf_per_watt_growth: float
     kw_per_h100e_new: float
     chip_list_price: float
     shell_cost_per_kw: float
@@ -100,8 +103,10 @@ def month_state(cfg, month: int, base_electricity: np.ndarray, exposure: np.ndar
     frontier_level, open_level : capability levels (frontier-months) set by the labs.
     """
     s, d, ch, tr = cfg.supply, cfg.demand, cfg.chips, cfg.training
-    pp = paths.compounding(month, s.hardware_price_performance_growth)
-    ppw = paths.compounding(month, s.hardware_perf_per_watt_growth)
+    pp = paths.declining_growth_index(month, s.hardware_price_performance_growth,
+                                      s.hardware_growth_final)
+    ppw = paths.declining_growth_index(month, s.hardware_perf_per_watt_growth,
+                                       s.hardware_growth_final)
     algorithmic = paths.declining_growth_index(month, tr.algorithmic_progress,
                                                tr.algorithmic_progress_final)
     software = paths.declining_growth_index(month, s.software_efficiency_growth,
@@ -115,6 +120,10 @@ def month_state(cfg, month: int, base_electricity: np.ndarray, exposure: np.ndar
         month=int(month),
         price_performance=pp,
         perf_per_watt=ppw,
+        price_performance_growth=paths.growth_rate(month, s.hardware_price_performance_growth,
+                                                   s.hardware_growth_final),
+        perf_per_watt_growth=paths.growth_rate(month, s.hardware_perf_per_watt_growth,
+                                               s.hardware_growth_final),
         kw_per_h100e_new=s.h100e_kw / ppw,
         chip_list_price=ch.vendor_price_usd / pp,
         shell_cost_per_kw=s.build_cost_usd_per_kw,

@@ -26,7 +26,8 @@ def rent_training(model, state, cost_per_hour: np.ndarray,
     controls = bool(cfg.chips.export_controls)
     labs = [p for p in model.providers if p.frontier_lab] + list(model.open_labs)
     budget = np.array([p.run_budget if hasattr(p, "run_budget")
-                       else p.training_budget(state.month) for p in labs], dtype=float)
+                       else p.training_budget(state.month, model.market_growth)
+                       for p in labs], dtype=float)
     home = np.array([p.home for p in labs], dtype=int)
     lab_pool = ((geo.export_tier[home] == 3) & controls).astype(int) if labs else \
         np.zeros(0, int)

@@ -221,8 +221,11 @@ def test_demand_with_no_admissible_offer_is_unserved_not_dropped():
 
 
 def test_nations_localise_adaptively_only_with_domestic_capacity():
-    adaptive = small_run(months=24, policy__dependence_threshold=0.3)["nations"]
-    fixed = small_run(months=24, policy__adaptive=False)["nations"]
+    # (no neocloud entry: an entrant could put a site in Nigeria)
+    adaptive = small_run(months=24, policy__dependence_threshold=0.3,
+                         supply__neocloud_entry_exit=False)["nations"]
+    fixed = small_run(months=24, policy__adaptive=False,
+                      supply__neocloud_entry_exit=False)["nations"]
     india = adaptive.loc[adaptive.nation == "India", "localisation_share"]
     nigeria = adaptive.loc[adaptive.nation == "Nigeria", "localisation_share"]
     assert india.iloc[-1] > india.iloc[0]  # India hosts sites: it localises
