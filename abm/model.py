@@ -23,6 +23,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from abm import calibration
 from abm.agents import Hyperscaler, Nation, OpenSourceLab, Startup, UserPopulation
@@ -35,6 +36,7 @@ from abm.economy.setup import Geography, OutsideFleet, UseCases, initial_fleet
 from abm.invariants import check_step
 from abm.market import clear
 from abm.recorder import Recorder
+from abm.threads import RUN_THREADS
 
 US = "United States"
 
@@ -56,6 +58,10 @@ class ComputeEconomy(mesa.Model):
             cfg.seed if rng is None else int(rng))
         world_seq, model_seq = seq.spawn(2)
         super().__init__(rng=model_seq)
+        with threadpool_limits(limits=RUN_THREADS):  # the same bits on any machine
+            self._setup(cfg, world_seq)
+
+    def _setup(self, cfg: Any, world_seq: np.random.SeedSequence) -> None:
         self.cfg, self.month = cfg, 0
         self._timings = {"agents": 0.0, "clearing": 0.0, "metrics": 0.0}
         size = cfg.size
@@ -233,7 +239,11 @@ class ComputeEconomy(mesa.Model):
         return self.month_state(m)
 
     def step(self) -> None:
-        """Advance one month."""
+        """Advance one month (every BLAS/OpenMP pool on one thread: :mod:`abm.threads`)."""
+        with threadpool_limits(limits=RUN_THREADS):
+            self._advance()
+
+    def _advance(self) -> None:
         cfg = self.cfg
         t0 = time.perf_counter()
         self.state = state = self._begin_month()
