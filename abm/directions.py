@@ -3,7 +3,7 @@
 Every scenario in ``conf/scenario/`` encodes a claim from the seed essays. :data:`DIRECTIONS`
 writes down, for each, the headline outcome the claim is about and the sign of its change
 against the baseline that the mechanism behind it predicts (with the reason).
-:func:`check_directions` runs each scenario and the baseline on the same seeds (common random
+:func:`evaluate` takes runs of each scenario and the baseline on the same seeds (common random
 numbers), takes the per-seed difference of the outcome's mean over a late window, and calls
 the prediction *confirmed* when the mean difference has the predicted sign and is larger than
 twice its standard error.

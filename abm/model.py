@@ -69,7 +69,7 @@ class ComputeEconomy(mesa.Model):
             size.name, nations_subset=list(size.nations) or None, synthetic=size.synthetic,
             n_nations=size.synthetic_nations, n_providers=size.synthetic_providers,
             seed=int(world_seq.generate_state(1)[0]), data_dir=cfg.data_dir)
-        self.geo = Geography.from_table(self.world.nations)
+        self.geo = Geography.from_table(self.world.nations, cfg)
         self.uc = UseCases.from_table(self.world.usecases)
         self._build_agents()
         self.startup_entries = self.startup_exits = 0
@@ -184,8 +184,11 @@ class ComputeEconomy(mesa.Model):
         s = self.cfg.supply
         installed = np.bincount(self.fleet.provider, weights=self.fleet.installed,
                                 minlength=len(self.providers))
-        size = np.maximum(installed, 1e-9) / max(self.initial_installed / 10.0, 1e-9) \
-            if hasattr(self, "initial_installed") else np.ones(len(self.providers))
+        # scale relative to a provider with ``scale_reference_share`` of the initial fleet
+        reference = self.initial_installed * s.scale_reference_share \
+            if hasattr(self, "initial_installed") else None
+        size = np.ones(len(self.providers)) if reference is None else \
+            np.maximum(installed, 1e-9) / max(reference, 1e-9)
         subsidy = np.array([n.subsidy for n in self.nations])
         return exchange.site_costs(self.cfg, state, self.fleet, self.providers, self.chip_price,
                                    subsidy, size ** (-s.scale_economy))

@@ -161,6 +161,11 @@ class Recorder:
 
         # energy: modelled fleets, outside owners, conventional data centres
         ai_site = books["energy_twh"]
+        # the modelled sites' energy for serving (training's share of their load taken out)
+        at_work = outcome.busy_h100e + fleet.training
+        serving_twh = float((ai_site * np.divide(outcome.busy_h100e, at_work,
+                                                 out=np.ones_like(at_work),
+                                                 where=at_work > 0)).sum())
         ai_twh = np.bincount(fleet.nation, weights=ai_site, minlength=n_nat)
         ai_twh += m.outside.energy_twh(s.pue, s.target_utilisation, s.idle_power_share)
         if self.non_ai_twh_base is None:
@@ -270,8 +275,8 @@ class Recorder:
             "provider_exits": m.provider_exits,
             "debt_written_off_usd": m.debt_written_off,
             "impairment_usd": float(books["impairment"].sum()),
-            "tokens_per_kwh": float(tokens_total * 1e6 / (ai_twh.sum() * 1e9 / 12.0))
-            if ai_twh.sum() > 0 else 0.0,
+            "tokens_per_kwh": float(tokens_total * 1e6 / (serving_twh * 1e9 / 12.0))
+            if serving_twh > 0 else 0.0,
             "open_quality": float(m.open_quality),
             "frontier_level_months": float(state.frontier_level),
             "open_lag_months": float(state.open_quality_lag)

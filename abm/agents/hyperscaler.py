@@ -241,7 +241,8 @@ class Hyperscaler(mesa.Agent):
     @property
     def available_funds(self) -> float:
         """What it can spend on investment now, $: cash above its operating reserve plus
-        unused credit (the reserve is ``reserve_months`` of revenue, set by :meth:`pay_out`)."""
+        unused credit (the reserve is ``supply.cash_buffer_months`` of revenue, set by
+        :meth:`pay_out`)."""
         return max(0.0, self.cash - self.reserve + self.credit_limit)
 
     def pay_capex(self, amount: float) -> None:

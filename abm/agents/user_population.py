@@ -60,15 +60,16 @@ class UserPopulation(mesa.Agent):
         use-case weight x adoption x use per adopter x test-time multiplier); ``usecase_share``
         (U,) splits budgets and people across use-cases; ``carve`` (U,) is the share of each
         use-case that startups intermediate in this nation (their users pay the startups).
+        Startups buy on the open market only, so they take their share of the free part;
+        the localised part stays with the users (:func:`abm.economy.exchange.build_demand`).
         """
         loc = self.nation.localisation_share
         split = np.array([1.0 - loc, loc])
-        keep = 1.0 - carve  # (U,)
+        keep = np.stack([1.0 - carve, np.ones_like(carve)], axis=1) * split  # (U, 2)
         ref = (np.exp(self.log_shock) * self.need_weight[:, None, None]
-               * (keep * need_per_usecase)[None, :, None] * split[None, None, :])
+               * (need_per_usecase[:, None] * keep)[None, :, :])
         budget = (budget_share * self.supernumerary[:, None, None] / 12.0
-                  * self.population[:, None, None] * (keep * usecase_share)[None, :, None]
-                  * split[None, None, :])
+                  * self.population[:, None, None] * (usecase_share[:, None] * keep)[None, :, :])
         pop = (self.population[:, None, None] * usecase_share[None, :, None]
                * split[None, None, :])
         return ref, budget, pop

@@ -349,9 +349,10 @@ def open_labs(data_dir: DataDir = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per lab: ``lab``, ``home`` (a nation), ``release_interval_months``,
-        ``lag_offset_months`` (extra lag on top of the configured open-weight lag; 0 for the
-        leading lab), ``funding_usd_per_year`` and ``source``.
+        One row per lab: ``lab``, ``home`` (a nation), ``lag_offset_months`` (extra lag on top
+        of the configured open-weight lag; 0 for the leading lab), ``funding_usd_per_year``,
+        ``trains_on`` and ``source``. Every lab releases every
+        ``open_source.release_interval_months`` (staggered), a scenario lever.
 
     Raises
     ------

@@ -137,7 +137,6 @@ OPEN_LABS = TableSchema(
     columns={
         "lab": text(),
         "home": text(),
-        "release_interval_months": number(0.0, INF),
         "lag_offset_months": number(0.0, INF),
         "funding_usd_per_year": number(0.0, INF),
         "trains_on": text(),

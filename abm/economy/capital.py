@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from abm.economy import exchange
 from abm.economy.costs import HOURS_PER_MONTH
 
 #: Months per quadrature block when summing a unit's value over its life.
@@ -217,7 +218,10 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     for p, v in zip(providers, fleet_value, strict=True):
         p.update_credit(v, s.loan_to_value, int(s.covenant_months))
     subsidy = np.array([n.subsidy for n in model.nations])[fleet.nation]
-    chip_cost = exp.chip_price[pool.astype(int)]
+    # What each site pays per H100e: the expected market price, less any in-house discount.
+    discount = exchange.silicon_discount(cfg, state, providers, fleet)
+    market_chip = exp.chip_price[pool.astype(int)]
+    chip_cost = market_chip * discount
     shell_cost = state.shell_cost_per_kw * kw_new
     # The chips for a shell ordered now are bought when it is nearly ready, at the expected
     # chip price then (falling with price-performance), discounted to today.
@@ -249,15 +253,17 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
 
     # Chips for shells ready within the install lead, bid at their value.
     want = fleet.empty_shell_mw(li) * 1000.0 / kw_new
-    bid = np.maximum(v_chip, 0.0) / (1.0 - subsidy)
+    # (bids are in market prices: a site with a discount can pay the market more)
+    bid = np.maximum(v_chip, 0.0) / ((1.0 - subsidy) * discount)
     funds = np.array([p.available_funds for p in providers])
     want *= scale_to_budget(want * chip_cost * (1 - subsidy), fleet.provider, funds)
     alloc = chip_clear(want, bid, fleet.nation)
     mw = alloc.h100e * kw_new / 1000.0
-    fleet.buy_chips(alloc.h100e, mw, alloc.spend)
-    fleet.note_idle((bid >= chip_cost) | (alloc.h100e > 0))
-    state_pays = alloc.spend * subsidy
-    for p, amount in zip(providers, np.bincount(fleet.provider, weights=alloc.spend - state_pays,
+    spend = alloc.spend * discount
+    fleet.buy_chips(alloc.h100e, mw, spend)
+    fleet.note_idle((bid >= market_chip) | (alloc.h100e > 0))
+    state_pays = spend * subsidy
+    for p, amount in zip(providers, np.bincount(fleet.provider, weights=spend - state_pays,
                                                 minlength=n_p), strict=True):
         p.pay_capex(amount)
     for n, amount in zip(model.nations, np.bincount(fleet.nation,

@@ -92,6 +92,16 @@ class MarketOutcome:
     dependence: np.ndarray
 
 
+def silicon_discount(cfg, state, providers, fleet) -> np.ndarray:
+    """What a site pays per H100e as a share of the chip market price (S,): ``1 -
+    supply.custom_silicon_saving`` for providers with in-house chips once
+    ``supply.custom_silicon_lead_months`` have passed (TPU/Trainium-style), else 1."""
+    s = cfg.supply
+    ready = np.array([p.custom_silicon and state.month >= s.custom_silicon_lead_months
+                      for p in providers], dtype=bool)
+    return np.where(ready[fleet.provider], 1.0 - s.custom_silicon_saving, 1.0)
+
+
 def site_costs(cfg, state, fleet, providers, chip_price: np.ndarray, subsidy: np.ndarray,
                scale_factor: np.ndarray) -> SiteCosts:
     """Cost of an H100e-hour at every site, $, at today's replacement cost (Hall-Jorgenson).
@@ -101,10 +111,7 @@ def site_costs(cfg, state, fleet, providers, chip_price: np.ndarray, subsidy: np
     """
     s = cfg.supply
     pool = fleet.domestic.astype(int)
-    ready = np.array([p.custom_silicon and state.month >= s.custom_silicon_lead_months
-                      for p in providers], dtype=bool)
-    chip = chip_price[pool] * np.where(ready[fleet.provider], 1.0 - s.custom_silicon_saving,
-                                       1.0)
+    chip = chip_price[pool] * silicon_discount(cfg, state, providers, fleet)
     kw_new = state.kw_per_h100e_new / np.where(fleet.domestic, cfg.chips.domestic_chip_perf,
                                                1.0)
     replacement = (chip + state.shell_cost_per_kw * kw_new) * (1.0 - subsidy[fleet.nation])
@@ -159,7 +166,8 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
     appeal = np.array([p.appeal for p in providers])[fleet.provider] + size
     quality = frontier.relative_quality(state.frontier_level - np.where(served, level, 0.0),
                                         cfg.tiers.quality_decay_per_year)
-    latency = costs.queueing_latency_ms(utilisation * s.max_utilisation, s.queue_latency_ms)
+    # expected busy share of nameplate serving capacity: the queue's load
+    latency = costs.queueing_latency_ms(utilisation, s.queue_latency_ms)
     site_capacity = serving * H * s.max_utilisation  # H100e-hours per month
     live = served & (site_capacity > 0)[:, None] & np.isfinite(appeal)[:, None]
     if demand is not None:

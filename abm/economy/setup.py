@@ -40,9 +40,12 @@ class Geography:
         return len(self.names)
 
     @classmethod
-    def from_table(cls, nat: pd.DataFrame) -> Geography:
+    def from_table(cls, nat: pd.DataFrame, cfg) -> Geography:
+        s = cfg.supply
         return cls(names=nat["nation"].tolist(),
-                   latency_ms=latency_matrix_ms(nat["lat"], nat["lon"], nat["lat"], nat["lon"]),
+                   latency_ms=latency_matrix_ms(nat["lat"], nat["lon"], nat["lat"], nat["lon"],
+                                                base_ms=s.network_base_latency_ms,
+                                                route_factor=s.fibre_route_factor),
                    region_nation=np.arange(len(nat)),
                    population=nat["population_m"].to_numpy(float) * 1e6,
                    dc_twh_2024=nat["dc_twh_2024"].to_numpy(float),
@@ -98,8 +101,8 @@ def _vintage_arrays(cfg, total: np.ndarray, life: int
     w = past_output_weights(cfg, life)
     chips = w[:, None] * total[None, :]
     kw = s.h100e_kw * s.hardware_perf_per_watt_growth ** (age / 12.0)
-    price = (cfg.chips.vendor_price_usd * s.hardware_price_performance_growth ** (age / 12.0)
-             + s.build_cost_usd_per_kw * kw)
+    # chips only: the shells they sit in are booked in ``Fleet.shell_book``
+    price = cfg.chips.vendor_price_usd * s.hardware_price_performance_growth ** (age / 12.0)
     return chips, chips * kw[:, None] / 1000.0, chips * price[:, None]
 
 

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from abm.agents import Startup
+from abm.economy import exchange
 from abm.invariants import InvariantViolation, check_step
 from abm.model import ComputeEconomy
 from tests.model.conftest import small_config, small_run
@@ -100,3 +102,18 @@ def test_model_uses_only_its_own_random_streams():
     for _ in range(6):
         model.step()
     pd.testing.assert_frame_equal(a, model.tables()["global"], check_exact=True)
+
+
+@pytest.mark.parametrize("localisation", [0.0, 0.5])
+def test_every_token_of_need_is_in_the_demand_book_whoever_buys_it(localisation):
+    # startups intermediate part of the free demand; none of it may fall out of the book
+    model = ComputeEconomy(small_config(months=6, policy__localisation_share=localisation))
+    for _ in range(6):
+        model.step()
+    startups = list(model.agents_by_type.get(Startup, []))
+    assert startups
+    need = model.need_per_usecase(model.state)
+    book, _ = exchange.build_demand(model.cfg, model.state, model.geo, model.uc, model.users,
+                                    model.nations, startups, need, model.open_quality)
+    total = sum(up.total_need(need).sum() for up in model.users)
+    assert book.reference_demand.sum() == pytest.approx(total, rel=1e-9)
