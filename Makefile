@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first.
 PY := .venv/bin/python
 
-.PHONY: setup setup-test run test test-fast lint bench figures figures-small overview
+.PHONY: setup setup-test run test test-fast lint bench validate figures figures-small overview
 setup:
 	@bash scripts/setup.sh
 
@@ -22,6 +22,12 @@ test-fast: setup-test
 
 lint: setup
 	$(PY) -m ruff check abm analysis tests
+
+# The validation report: the baseline over 10 seeds at default size against targets.csv
+# (exits 1 when a moment falls outside its band); e.g. make validate VALIDATE_ARGS="--jobs 2"
+VALIDATE_ARGS ?=
+validate: setup
+	$(PY) -m abm.validate $(VALIDATE_ARGS)
 
 bench: setup
 	$(PY) -m abm.bench market

@@ -289,7 +289,9 @@ def test_neoclouds_host_open_weights_unless_there_are_none():
 
 
 def test_every_parameter_in_the_table_is_used_by_the_model():
-    source = "\n".join(p.read_text() for p in ABM.rglob("*.py"))
+    # the config machinery and the tools around the model list every parameter by construction
+    not_the_model = {"config.py", "preflight.py", "controls.py", "tables.py", "help.py"}
+    source = "\n".join(p.read_text() for p in ABM.rglob("*.py") if p.name not in not_the_model)
     unused = [f"{r.group}.{r.name}" for r in parameter_table().itertuples()
               if not re.search(rf"\.{r.name}\b", source)]
     assert not unused, f"parameters.csv rows no code reads: {unused}"
