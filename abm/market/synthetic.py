@@ -177,3 +177,54 @@ def benchmark_market(rng: np.random.Generator, n_segments: int, *, n_offers: int
         tariff=rng.uniform(0.0, tariff_max, n_nations),
     )
     return supply, demand
+
+
+def wide_market(rng: np.random.Generator, orders: float, *, n_segments: int = 60,
+                n_offers: int | None = None, n_classes: int | None = None
+                ) -> tuple[SupplyBook, DemandBook]:
+    """A random book whose magnitudes span ``orders`` orders of magnitude.
+
+    A :func:`random_market` (random size, tightness, localisation, tariffs, nesting and
+    open-weights-only classes) whose reference demands, budgets, capacities and asks are
+    each multiplied by ``10 ** U(-orders / 2, orders / 2)``, drawn per element (per class
+    for the demands and budgets of half the books). Used to
+    check that the clearing core conserves tokens and money however far apart the classes
+    and offers are in scale (``python scripts/conservation_sweep.py``).
+    """
+    if not (np.isfinite(orders) and orders >= 0):
+        raise ValueError(f"orders: must be a finite number >= 0, got {orders!r}")
+    n_offers = int(rng.integers(1, 26)) if n_offers is None else n_offers
+    n_classes = int(rng.integers(1, 13)) if n_classes is None else n_classes
+    nested = rng.random() < 0.5
+    supply, demand = random_market(
+        rng, n_segments=n_segments, n_offers=n_offers, n_regions=3, n_nations=3,
+        n_classes=n_classes, tightness=float(np.exp(rng.uniform(np.log(0.05), np.log(20)))),
+        localised_share=float(rng.random()), tariff=float(rng.random()),
+        nesting=(0.0, 0.9) if nested else (0.0, 0.0))
+
+    def spread(n: int) -> np.ndarray:
+        return 10.0 ** rng.uniform(-orders / 2, orders / 2, n)
+
+    n_seg, n_off = demand.n_segments, supply.n_offers
+    ask = supply.ask * spread(n_off)
+    supply = SupplyBook(
+        provider=supply.provider, region=supply.region, tier=supply.tier,
+        open_weights=supply.open_weights, capacity=supply.capacity * spread(n_off),
+        marginal_cost=np.minimum(supply.marginal_cost, ask), ask=ask, quality=supply.quality,
+        latency_ms=supply.latency_ms, appeal=supply.appeal, nest=supply.nest)
+    only = rng.random(demand.n_classes) < 0.2
+    # Half the books spread whole classes apart, half spread the segments of each class.
+    by_class = rng.random() < 0.5
+    cls = demand.segment_class
+
+    def spread_demand() -> np.ndarray:
+        return spread(demand.n_classes)[cls] if by_class else spread(n_seg)
+
+    demand = DemandBook(
+        cls, demand.reference_demand * spread_demand(), demand.budget * spread_demand(),
+        demand.population, demand.class_nation,
+        demand.choice_sensitivity, demand.elasticity, demand.latency_tolerance_ms,
+        demand.latency_cost, demand.quality_threshold, demand.quality_cost, demand.localised,
+        demand.latency_matrix_ms, demand.region_nation, demand.tariff, only, demand.nesting,
+        demand.home_bias)
+    return supply, demand
