@@ -270,27 +270,57 @@ class DemandBook:
 # min(A_s X, B_s Y) and is budget-capped iff B_s / A_s < X / Y. Sorting segments by that
 # ratio once lets each price round total a class with one searchsorted instead of a pass
 # over all segments.
-_LOG_RATIO_CLIP = 300.0
+#
+# The totals are sums restarted in every class (budgets from the class's first segment up to
+# the split, reference demands from the split to its last segment), never differences of one
+# running sum over the whole book: a class of 100 M tokens next to one of 1e24 would vanish
+# into the rounding of the larger (issue 9). Each is a direct sum of non-negative terms, so
+# it is exact to a few ulps of itself at any magnitude.
+
+
+def _segmented_cumsum(values: FloatArray, first: IntArray) -> FloatArray:
+    """Inclusive running sums of ``values`` restarted at each run's first position.
+
+    ``first[i]`` is the position at which the run holding ``i`` starts (runs contiguous).
+    A Hillis-Steele scan: ``log2(longest run)`` vectorised passes, no loop over runs.
+    """
+    out = values.copy()
+    pos = np.arange(values.shape[0])
+    longest = int((pos - first).max()) + 1 if values.size else 0
+    step = 1
+    while step < longest:
+        inside = pos[step:] - step >= first[step:]
+        out[step:] = out[step:] + np.where(inside, out[:-step], 0.0)
+        step *= 2
+    return out
 
 
 def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
                   n_cls: int) -> tuple:
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(budget) - np.log(ref)
-    log_ratio = np.where(ref == 0, _LOG_RATIO_CLIP, log_ratio)
-    log_ratio = np.clip(np.nan_to_num(log_ratio, nan=_LOG_RATIO_CLIP), -_LOG_RATIO_CLIP,
-                        _LOG_RATIO_CLIP)
-    span = 2 * _LOG_RATIO_CLIP + 1.0
-    key = segment_class * span + (log_ratio + _LOG_RATIO_CLIP)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    budget_sorted = np.where(np.isinf(budget[order]), 0.0, budget[order])
-    cum_budget = np.concatenate(([0.0], np.cumsum(budget_sorted)))
-    cum_ref = np.concatenate(([0.0], np.cumsum(ref[order])))
+    # Never capped: no demand, or no budget cap (+inf); always capped: a zero budget (-inf).
+    log_ratio = np.where((ref == 0) | np.isnan(log_ratio), np.inf, log_ratio)
+    finite = np.isfinite(log_ratio)
+    lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
+    hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
+    log_ratio = np.clip(log_ratio, lo, hi)
+    order = np.lexsort((log_ratio, segment_class))
     counts = np.bincount(segment_class, minlength=n_cls)
-    start = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    end = start + counts
-    return (sorted_key, cum_budget, cum_ref, start, end, span)
+    end = np.cumsum(counts)
+    start = end - counts
+    # Searchsorted key: class-major, then log ratio; thresholds are clipped to [lo, hi].
+    span = hi - lo + 1.0
+    sorted_key = segment_class[order] * span + (log_ratio[order] - lo)
+    first = start[segment_class[order]]
+    budget_sorted = np.where(np.isinf(budget[order]), 0.0, budget[order])
+    budget_upto = _segmented_cumsum(budget_sorted, first)  # start..i inclusive
+    # Sums from the end: the same scan over the reversed order, whose runs start at each
+    # class's last segment.
+    n = budget_sorted.shape[0]
+    first_rev = (n - 1 - (end - 1)[segment_class[order]])[::-1]
+    ref_from = _segmented_cumsum(ref[order][::-1], first_rev)[::-1]  # i..end-1
+    return (sorted_key, budget_upto, ref_from, start, end, span, lo, hi)
 
 
 def class_volume(demand: DemandBook, volume_multiplier: FloatArray,
@@ -298,17 +328,20 @@ def class_volume(demand: DemandBook, volume_multiplier: FloatArray,
     """Total volume of each class, M tokens/month, and the part bought by budget-capped segments.
 
     ``volume_multiplier`` (C,) is ``P ** -elasticity``; ``budget_multiplier`` (C,) is
-    ``1 / mean price paid`` (M tokens per $).
+    ``1 / mean price paid`` (M tokens per $). Each class's total is summed over its own
+    segments only, so it is accurate relative to itself however large the other classes are.
     """
-    sorted_key, cum_budget, cum_ref, start, end, span = demand._budget_index
+    sorted_key, budget_upto, ref_from, start, end, span, lo, hi = demand._budget_index
     with np.errstate(divide="ignore", invalid="ignore"):
         log_threshold = np.log(volume_multiplier) - np.log(budget_multiplier)
     # A class with no offer to choose from has both multipliers 0: it buys nothing either way.
-    log_threshold = np.clip(np.nan_to_num(log_threshold, nan=0.0), -_LOG_RATIO_CLIP,
-                            _LOG_RATIO_CLIP)
-    query = np.arange(demand.n_classes) * span + (log_threshold + _LOG_RATIO_CLIP)
-    split = np.searchsorted(sorted_key, query, side="left")
-    split = np.clip(split, start, end)
-    capped = budget_multiplier * (cum_budget[split] - cum_budget[start])
-    free = volume_multiplier * (cum_ref[end] - cum_ref[split])
+    log_threshold = np.clip(np.nan_to_num(log_threshold, nan=lo), lo, hi)
+    query = np.arange(demand.n_classes) * span + (log_threshold - lo)
+    split = np.clip(np.searchsorted(sorted_key, query, side="left"), start, end)
+    n = sorted_key.shape[0]
+    capped_sum = np.where(split > start, budget_upto[np.maximum(split - 1, 0)], 0.0)
+    free_sum = np.where(split < end, ref_from[np.minimum(split, n - 1)], 0.0)
+    with np.errstate(invalid="ignore"):
+        capped = np.where(capped_sum > 0, budget_multiplier * capped_sum, 0.0)
+        free = np.where(free_sum > 0, volume_multiplier * free_sum, 0.0)
     return capped + free, capped
