@@ -302,16 +302,17 @@ def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
     # Never capped: no demand, or no budget cap (+inf); always capped: a zero budget (-inf).
     log_ratio = np.where((ref == 0) | np.isnan(log_ratio), np.inf, log_ratio)
     finite = np.isfinite(log_ratio)
+    # Thresholds are clipped to [lo, hi], strictly inside the never/always-capped markers.
     lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
     hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
-    log_ratio = np.clip(log_ratio, lo, hi)
+    log_ratio = np.clip(log_ratio, lo - 1.0, hi + 1.0)
     order = np.lexsort((log_ratio, segment_class))
     counts = np.bincount(segment_class, minlength=n_cls)
     end = np.cumsum(counts)
     start = end - counts
-    # Searchsorted key: class-major, then log ratio; thresholds are clipped to [lo, hi].
-    span = hi - lo + 1.0
-    sorted_key = segment_class[order] * span + (log_ratio[order] - lo)
+    # Searchsorted key: class-major, then log ratio (offset so that it is >= 0).
+    span = hi - lo + 3.0
+    sorted_key = segment_class[order] * span + (log_ratio[order] - (lo - 1.0))
     first = start[segment_class[order]]
     budget_sorted = np.where(np.isinf(budget[order]), 0.0, budget[order])
     budget_upto = _segmented_cumsum(budget_sorted, first)  # start..i inclusive
@@ -336,7 +337,7 @@ def class_volume(demand: DemandBook, volume_multiplier: FloatArray,
         log_threshold = np.log(volume_multiplier) - np.log(budget_multiplier)
     # A class with no offer to choose from has both multipliers 0: it buys nothing either way.
     log_threshold = np.clip(np.nan_to_num(log_threshold, nan=lo), lo, hi)
-    query = np.arange(demand.n_classes) * span + (log_threshold - lo)
+    query = np.arange(demand.n_classes) * span + (log_threshold - (lo - 1.0))
     split = np.clip(np.searchsorted(sorted_key, query, side="left"), start, end)
     n = sorted_key.shape[0]
     capped_sum = np.where(split > start, budget_upto[np.maximum(split - 1, 0)], 0.0)

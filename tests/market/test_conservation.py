@@ -82,6 +82,14 @@ def test_class_volume_sums_each_class_on_its_own():
     want = np.minimum(ref * 2.0, budget * 0.5)
     assert vol.tolist() == np.bincount(cls, weights=want).tolist()
     assert capped.tolist() == [0.5e-3, 5e9, 0.0]
+    # Thresholds beyond every segment's budget/demand ratio, either way: a zero budget
+    # still buys nothing, an infinite one is still never capped.
+    for x, y in ((1e-300, 1.0), (1.0, 1e-300), (0.0, 0.0)):
+        vol, _ = class_volume(SimpleNamespace(_budget_index=idx, n_classes=3),
+                              np.full(3, x), np.full(3, y))
+        with np.errstate(invalid="ignore"):
+            want = np.nan_to_num(np.minimum(ref * x, budget * y))  # inf * 0: buys nothing
+        assert vol.tolist() == np.bincount(cls, weights=want).tolist()
 
 
 def _exponents(n: int):
