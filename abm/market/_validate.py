@@ -22,3 +22,66 @@ def real_vector(value: ArrayLike, name: str, *, nonnegative: bool = False,
     if nonnegative and (arr < 0.0).any():
         raise ValueError(f"{name} must be non-negative, got a minimum of {arr.min()!r}")
     return arr
+
+
+def tolerance(value, name: str = "tol") -> float:
+    """``value`` as a float in (0, 1): a relative tolerance; raise ValueError naming ``name``.
+
+    A tolerance of 1 or more (or ``inf``) would accept any price as an equilibrium.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: must be a real number in (0, 1), got {value!r}")
+    value = float(value)
+    if not (0.0 < value < 1.0):
+        raise ValueError(f"{name}: must be a real number in (0, 1), got {value!r}")
+    return value
+
+
+def count(value, name: str) -> int:
+    """``value`` as a non-negative int; raise ValueError naming ``name`` otherwise.
+
+    Integral floats (``200.0``) are accepted; NaN, inf, fractions and booleans are not.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+    if not (np.isfinite(value) and value >= 0 and float(value).is_integer()):
+        raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+#: Money totals must stay below this ($/month): a margin of 2**10 under the float64 maximum.
+MONEY_MAX = float(np.finfo(np.float64).max) / 1024.0
+
+
+def money_fits(ask: np.ndarray, capacity: np.ndarray, tariff: np.ndarray) -> None:
+    """Refuse a book whose money at the asks could exceed float64, naming the offer.
+
+    Selling every offer's capacity at its ask, tariffs included, must total below
+    :data:`MONEY_MAX` (about 1.8e305 $/month); otherwise revenue and spending would be
+    ``inf`` and no identity could be checked.
+
+    Raises
+    ------
+    ValueError
+        Naming ``ask`` and ``capacity`` and the first offer whose ``ask x capacity`` is
+        too large.
+    """
+    n = max(ask.shape[0], 1)
+    bound = MONEY_MAX / n / (1.0 + float(tariff.max(initial=0.0)))
+    with np.errstate(over="ignore"):
+        money = ask * capacity
+    bad = np.flatnonzero(~(money < bound))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"ask x capacity: offer {i} would take {money[i]:.3g} $/month at its "
+                         f"ask (ask {ask[i]:.3g}, capacity {capacity[i]:.3g}); money must stay "
+                         f"below {bound:.3g} $/month per offer to be a float64")
+
+
+def log_price_ceiling(capacity: np.ndarray, tariff: np.ndarray) -> float:
+    """Highest log price ($/M tokens) at which selling all capacity stays below MONEY_MAX."""
+    total = float(capacity.max(initial=0.0)) * max(capacity.shape[0], 1) * (
+        1.0 + float(tariff.max(initial=0.0)))
+    top = float(np.log(MONEY_MAX))
+    return top if total <= 1.0 else top - float(np.log(total))

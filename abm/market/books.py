@@ -24,7 +24,10 @@ TIERS = ("frontier", "mid", "small")
 
 def _as_float(name: str, values, n: int | None = None, *, allow_inf: bool = False,
               nonneg: bool = True, positive: bool = False) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a 1-D array of real numbers ({exc})") from None
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
@@ -41,6 +44,9 @@ def _as_float(name: str, values, n: int | None = None, *, allow_inf: bool = Fals
 def _as_index(name: str, values, n: int | None, upper: int | None,
               lower: int = 0) -> IntArray:
     arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected a 1-D array of integer indices, got dtype "
+                         f"{arr.dtype}")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
@@ -95,7 +101,7 @@ class SupplyBook:
     nest: IntArray | None = None
 
     def __post_init__(self) -> None:
-        ask = np.asarray(self.ask)
+        ask = _as_float("ask", self.ask, allow_inf=True, nonneg=False)
         if ask.ndim != 1:
             raise ValueError(f"ask: expected a 1-D array, got shape {ask.shape}")
         n = ask.shape[0]
@@ -105,7 +111,10 @@ class SupplyBook:
         set_(self, "ask", _as_float("ask", self.ask, n, positive=True))
         set_(self, "capacity", _as_float("capacity", self.capacity, n))
         set_(self, "marginal_cost", _as_float("marginal_cost", self.marginal_cost, n))
-        set_(self, "quality", _as_float("quality", self.quality, n))
+        set_(self, "quality", _as_float("quality", self.quality, n, positive=True))
+        if (self.quality > 1.0).any():
+            raise ValueError(f"quality: must lie in (0, 1] (relative to the frontier), got "
+                             f"max {self.quality.max():.6g}")
         set_(self, "provider", _as_index("provider", self.provider, n, None))
         set_(self, "region", _as_index("region", self.region, n, None))
         set_(self, "tier", _as_index("tier", self.tier, n, len(TIERS)))
@@ -346,3 +355,11 @@ def class_volume(demand: DemandBook, volume_multiplier: FloatArray,
         capped = np.where(capped_sum > 0, budget_multiplier * capped_sum, 0.0)
         free = np.where(free_sum > 0, volume_multiplier * free_sum, 0.0)
     return capped + free, capped
+
+
+def class_reference(demand: DemandBook) -> FloatArray:
+    """Total reference demand of each class, M tokens/month (C,), summed per class."""
+    _, _, ref_from, start, end, *_ = demand._budget_index
+    if ref_from.size == 0:
+        return np.zeros(demand.n_classes)
+    return np.where(end > start, ref_from[np.minimum(start, ref_from.size - 1)], 0.0)

@@ -31,10 +31,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from abm.market import _validate
 from abm.market.auction import double_auction
-from abm.market.books import DemandBook, SupplyBook, _as_float, class_volume
+from abm.market.books import DemandBook, SupplyBook, _as_float, class_reference, class_volume
 
 FloatArray = np.ndarray
+#: Class volumes saturate at about exp(this) M tokens/month (see _demand_at).
+_LOG_VOLUME_MAX = 690.0
+#: Above exp(this) at the starting prices a class's demand is lifted (_lift_overflow).
+_LOG_VIEW_MAX = 600.0
 
 
 @dataclass(frozen=True)
@@ -251,14 +256,58 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     mean_paid = (shares * paid).sum(axis=1)
     volume_mult = np.zeros(n_cls)
     budget_mult = np.zeros(n_cls)
-    volume_mult[rows] = np.where(has_choice, np.exp(-terms.eps * log_index[rows]), 0.0)
+    # Saturated where a class would ask for more than ~1e300 M tokens (an ask of 1e-300):
+    # beyond float64, and far beyond any capacity, so prices must rise either way.
+    log_volume = np.minimum(-terms.eps * log_index[rows], _log_volume_ceiling(demand)[rows])
+    volume_mult[rows] = np.where(has_choice, np.exp(log_volume), 0.0)
     budget_mult[rows] = np.where(has_choice,
                                  1.0 / np.where(mean_paid > 0, mean_paid, 1.0), 0.0)
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
-    offer_demand = volume[rows] @ shares
+    offer_demand = np.minimum(volume[rows], _FLOAT_MAX) @ shares  # no inf * 0
     return _Demand(rows, shares, paid, log_index, volume, capped_fraction, offer_demand,
                    nest_share)
+
+
+def _log_volume_ceiling(demand: DemandBook) -> FloatArray:
+    """Highest log volume multiplier of each class (C,): its volume stays below ~1e300."""
+    with np.errstate(divide="ignore"):
+        return np.minimum(_LOG_VOLUME_MAX - np.log(class_reference(demand)), _LOG_VOLUME_MAX)
+
+
+def _lift_start(log_price: FloatArray, ask: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
+                demand: DemandBook, cap: FloatArray) -> tuple[FloatArray, _Demand | None]:
+    """Starting log prices from which the tatonnement can reach an equilibrium (issue 9).
+
+    An ask of 1e-300 would ask for ~1e450 M tokens: beyond float64, where demand saturates
+    (:func:`_demand_at`) and no longer tells the tatonnement how far prices must rise; and
+    a price that must rise 1e200-fold would take 460 rounds of at most a factor e. The
+    offers of each class that would ask for more than ``exp(_LOG_VIEW_MAX)`` M tokens, or
+    ``exp(_FAR_LOG_GAP)`` times the market's whole capacity, start at least at the uniform
+    price at which it would ask for that capacity (plain-logit price index: a starting
+    point only). Returns the starting log prices and the demand at them, or ``log_price``
+    itself (the same object) and the demand there when nothing is lifted, so ordinary
+    books cost nothing extra.
+    """
+    price = np.maximum(np.exp(log_price), ask)
+    d = _demand_at(price, rows, terms, demand)
+    li = d.log_price_index[rows]
+    with np.errstate(divide="ignore"):
+        log_ref = np.log(class_reference(demand)[rows])
+    log_volume = np.where(np.isfinite(li), log_ref - terms.eps * li, -np.inf)
+    total = float(cap.sum())
+    log_total = np.log(total) if 0.0 < total < np.inf else 0.0
+    huge = log_volume > min(_LOG_VIEW_MAX, log_total + _FAR_LOG_GAP)
+    if not huge.any():
+        return log_price, d
+    w = terms.log_weight[huge]
+    top = w.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(w - top).sum(axis=1)) + top[:, 0]
+    alpha = terms.alpha[huge, 0]
+    floor = lse / alpha + (log_ref[huge] - log_total) / terms.eps[huge]  # (H,)
+    buyable = np.isfinite(w)
+    lifted = np.where(buyable, floor[:, None], -np.inf).max(axis=0)
+    return np.maximum(log_price, lifted), None
 
 
 @dataclass(frozen=True)
@@ -429,6 +478,12 @@ def _block_jacobi(blocks, n: int) -> LinearOperator:
 _DENSE_NEWTON_MAX = 150
 #: Above this many active classes the Woodbury solve gives way to GMRES.
 _WOODBURY_MAX_CLASSES = 800
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+_VOLUME_FLOOR = 1e-290
+#: A premium offer whose demand is below exp(-this) of its capacity halves its log premium.
+_STALE_LOG_GAP = 30.0
+#: A class asking for more than exp(this) times the market's capacity is lifted.
+_FAR_LOG_GAP = 30.0
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
@@ -445,9 +500,10 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     warm_start : (O,) array, optional
         Last month's clearing prices, $/M tokens; prices start from ``max(ask, warm_start)``.
     tol : float
-        Equilibrium tolerance on relative excess demand of binding offers.
+        Equilibrium tolerance on relative excess demand of binding offers, in (0, 1).
     max_rounds : int
-        Bound on price-adjustment rounds; residual excess demand is then rationed.
+        Bound on price-adjustment rounds (a whole number >= 0); residual excess demand is
+        then rationed.
     reservation_price : (S,) array, optional
         $/M tokens. Clear the book as a *step-demand* market instead of by logit: segment
         ``s`` buys its whole ``reference_demand[s]`` if the price it faces is at most
@@ -458,19 +514,28 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     Returns
     -------
     ClearingResult
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``tol`` outside (0, 1) or not a number, ``max_rounds`` not a
+        whole number >= 0, ``warm_start`` or ``reservation_price`` of the wrong length or
+        not finite, a supply region outside the demand's geography, an offer whose
+        ``ask x capacity`` would take money beyond float64 (about 1e305 $/month).
     """
-    if not (tol > 0):
-        raise ValueError(f"tol: must be > 0, got {tol}")
-    if max_rounds < 0:
-        raise ValueError(f"max_rounds: must be >= 0, got {max_rounds}")
+    tol = _validate.tolerance(tol, "tol")
+    max_rounds = _validate.count(max_rounds, "max_rounds")
     if reservation_price is not None:
         if warm_start is not None:
             _check_warm_start(warm_start, supply.ask)
         return clear_step(supply, demand, reservation_price)
+    _validate.money_fits(supply.ask, supply.capacity, demand.tariff)
     terms = choice_terms(supply, demand)
     rows, active = _active_terms(terms, demand)
     ask = supply.ask
     cap = supply.capacity
+    # Prices saturate where money would leave float64 (the market is then rationed).
+    log_ceiling = np.maximum(_validate.log_price_ceiling(cap, demand.tariff), np.log(ask))
     if (cap == 0).any():
         # An offer without capacity is not on the market this month.
         active = replace(active, log_weight=np.where(cap[None, :] == 0, -np.inf,
@@ -484,14 +549,19 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             raise ValueError(f"warm_start: expected {ask.shape[0]} finite prices, got "
                              f"shape {warm.shape}")
         log_price = np.maximum(log_ask, np.log(np.maximum(warm, 1e-300)))
-
-    at_ask = _demand_at(ask, rows, active, demand) if warm_start is not None else None
+    log_price = np.minimum(log_price, log_ceiling)
+    start, d = _lift_start(log_price, ask, rows, active, demand, cap)
+    at_ask = None
+    if warm_start is not None or start is not log_price:
+        at_ask = _demand_at(ask, rows, active, demand)
+    log_price = np.minimum(start, log_ceiling)
     rounds = 0
     converged = False
     damping, last_gap = 1.0, np.inf
     while True:
         price = np.maximum(np.exp(log_price), ask)
-        d = _demand_at(price, rows, active, demand)
+        if rounds > 0 or d is None:  # the first demand comes from _lift_start
+            d = _demand_at(price, rows, active, demand)
         if rounds == 0 and at_ask is None:
             at_ask = d
         q = d.offer_demand
@@ -506,7 +576,9 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             break
         if rounds >= max_rounds:
             break
-        binding = (premium | over) & (cap > 0) & (q > 0)
+        # A premium nobody pays (an overshoot far from the equilibrium) halves in log.
+        stale = premium & (residual < -_STALE_LOG_GAP)
+        binding = (premium | over) & (cap > 0) & (q > 0) & ~stale
         residual = np.where(binding, residual, 0.0)
         # Damp the Newton step while the largest excess demand is not shrinking.
         gap = float(np.abs(residual).max())
@@ -514,7 +586,8 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         last_gap = gap
         step = damping * _newton_step(d, active, binding, residual)
         step = np.clip(step, -1.0, 1.0)  # at most a factor e per round
-        log_price = np.maximum(log_ask, log_price + step)
+        log_price = np.where(stale, 0.5 * (log_ask + log_price),
+                             np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
         rounds += 1
 
     excess = d.offer_demand - cap
@@ -524,29 +597,39 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     shares = np.zeros((n_cls, supply.n_offers))
     shares[rows] = d.shares
     class_offer = np.zeros_like(shares)
-    class_offer[rows] = d.class_volume[rows, None] * d.shares * ration[None, :]
+    # A class buying under ~1e-290 M tokens has lost its digits to subnormal floats: it
+    # buys nothing, on both sides of the book.
+    live = d.class_volume >= _VOLUME_FLOOR
+    class_offer[rows] = (np.where(live, d.class_volume, 0.0)[rows, None] * d.shares
+                         * ration[None, :])
     offer_tokens = class_offer.sum(axis=0)
     offer_revenue = offer_tokens * price
 
     # Segment level: one pass over segments at the final prices.
     cls = demand.segment_class
-    x_mult = np.exp(-terms.eps * d.log_price_index)
+    x_mult = np.exp(np.minimum(-terms.eps * d.log_price_index, _log_volume_ceiling(demand)))
     x_mult = np.where(np.isfinite(d.log_price_index), x_mult, 0.0)
     mean_paid = np.zeros(n_cls)
     served_frac = np.zeros(n_cls)
     paid_per_token = np.zeros(n_cls)
     mean_paid[rows] = (d.shares * d.paid).sum(axis=1)
-    served_frac[rows] = (d.shares * ration[None, :]).sum(axis=1)
-    paid_per_token[rows] = (d.shares * ration[None, :] * d.paid).sum(axis=1)
+    served = d.shares * ration[None, :]
+    served_frac[rows] = np.where(live[rows], served.sum(axis=1), 0.0)
+    # Price paid per token served, averaged with weights that sum to one (the product of
+    # a tiny ration and a tiny price would lose its digits in subnormals).
+    total = served_frac[rows, None]
+    weight = np.divide(served, total, out=np.zeros_like(served), where=total > 0)
+    paid_per_token[rows] = (weight * d.paid).sum(axis=1)
     uncapped = demand.reference_demand * x_mult[cls]
     with np.errstate(divide="ignore", invalid="ignore"):
         affordable = np.where(mean_paid[cls] > 0, demand.budget / mean_paid[cls], np.inf)
     wanted = np.minimum(uncapped, affordable)
     segment_tokens = wanted * served_frac[cls]
-    segment_spending = wanted * paid_per_token[cls]
-    latent_mult = np.exp(-terms.eps * at_ask.log_price_index)
+    segment_spending = segment_tokens * paid_per_token[cls]
+    with np.errstate(over="ignore"):  # demand at an ask of 1e-300 may overflow: saturated
+        latent_mult = np.exp(-terms.eps * at_ask.log_price_index)
     latent_mult = np.where(np.isfinite(at_ask.log_price_index), latent_mult, 0.0)
-    segment_latent = demand.reference_demand * latent_mult[cls]
+    segment_latent = np.minimum(demand.reference_demand * latent_mult[cls], _FLOAT_MAX)
     segment_unserved = np.maximum(segment_latent - segment_tokens, 0.0)
     segment_unserved_budget = np.maximum(uncapped - wanted, 0.0)
 
