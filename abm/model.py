@@ -209,8 +209,8 @@ class ComputeEconomy(mesa.Model):
     @property
     def market_growth(self) -> float:
         """The inference market's revenue over the last year against January 2025 (inf
-        before the first month is cleared)."""
-        if not self.market_revenue:
+        before the first month is cleared, or when January 2025 traded nothing)."""
+        if not self.market_revenue or self.market_revenue[0] <= 0:
             return math.inf
         return float(np.mean(self.market_revenue[-12:]) / self.market_revenue[0])
 

@@ -170,6 +170,12 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
     latency = costs.queueing_latency_ms(utilisation, s.queue_latency_ms)
     site_capacity = serving * H * s.max_utilisation  # H100e-hours per month
     live = served & (site_capacity > 0)[:, None] & np.isfinite(appeal)[:, None]
+    if not live.any():
+        # No site can serve this month (no compute installed, or all of it training): every
+        # served offer stays on the book with zero capacity, so the month clears with no
+        # trade instead of failing on an empty book (issue 9).
+        live = served
+        appeal = np.where(np.isfinite(appeal), appeal, 0.0)
     if demand is not None:
         capacity = np.where(live, 1.0, 0.0)  # on the market while the split is found
     site, tier = np.nonzero(live & (capacity > 0))
