@@ -38,7 +38,7 @@ from abm.market.books import DemandBook, SupplyBook, _as_float, class_reference,
 FloatArray = np.ndarray
 #: Class volumes saturate at about exp(this) M tokens/month (see _demand_at).
 _LOG_VOLUME_MAX = 690.0
-#: Above exp(this) at the starting prices a class's demand is lifted (_lift_overflow).
+#: Above exp(this) at the starting prices a class's demand is lifted (_lift_start).
 _LOG_VIEW_MAX = 600.0
 
 
@@ -60,7 +60,8 @@ class ClearingResult:
     segment_unserved : (S,) tokens the segment would buy at the asks with no budget cap,
         minus what it bought: priced out by budget or scarcity, or rationed.
     segment_unserved_budget : (S,) demand at the clearing prices that the budget cap removes.
-    segment_latent : (S,) demand at the asks with no budget cap.
+    segment_latent : (S,) demand at the asks with no budget cap (saturated at the largest
+        float64 where an ask of, say, 1e-300 makes it overflow).
     segment_demand : (S,) demand at the clearing prices within the budget; what it bought
         is this times the share of its offers' demand that capacity could serve, so
         ``segment_demand - segment_tokens`` is demand rationed by capacity (zero when the
@@ -73,7 +74,10 @@ class ClearingResult:
     demand_at_ask : (O,) what each offer's buyers would take if every offer sold at its ask
         (no scarcity premia anywhere), M tokens/month.
     rounds : number of price-adjustment rounds used.
-    converged : whether the equilibrium tolerance was met (else the residual was rationed).
+    converged : whether the equilibrium tolerance was met at the final prices: no offer's
+        demand above its capacity and every offer priced above its ask selling its capacity,
+        both to ``tol`` (else the residual was rationed; ``excess_demand`` shows it). Also
+        false when the equilibrium price would take money beyond float64 (prices stop there).
     """
 
     price: FloatArray
