@@ -607,6 +607,7 @@ def _woodbury_solve(parts: _JacobianParts, blocks, rhs: FloatArray) -> FloatArra
 
 
 _DENSE_NEWTON_MAX = 150
+_MAX_STEP = 1.0
 #: Above this many active classes the Woodbury solve gives way to GMRES.
 _WOODBURY_MAX_CLASSES = 800
 #: Up to this many binding offers the Jacobian is assembled and LU-solved (one BLAS-3
@@ -673,11 +674,11 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     rounds = 0
     converged = False
     damping, last_gap = 1.0, np.inf
+    price = np.maximum(np.exp(log_price), ask)
+    d = _demand_at(price, rows, active, demand)
+    if at_ask is None:
+        at_ask = d
     while True:
-        price = np.maximum(np.exp(log_price), ask)
-        d = _demand_at(price, rows, active, demand)
-        if rounds == 0 and at_ask is None:
-            at_ask = d
         q = d.offer_demand
         with np.errstate(divide="ignore", invalid="ignore"):
             residual = np.log(q) - np.log(cap)  # +inf where cap == 0 and q > 0
@@ -692,14 +693,16 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             break
         binding = (premium | over) & (cap > 0) & (q > 0)
         residual = np.where(binding, residual, 0.0)
-        # Damp the Newton step while the largest excess demand is not shrinking.
         gap = float(np.abs(residual).max())
+        # Damp the Newton step while the largest excess demand is not shrinking.
         damping = min(1.0, 2.0 * damping) if gap < last_gap else max(damping / 2.0, 1 / 16)
         last_gap = gap
         step = damping * _newton_step(d, active, binding, residual)
-        step = np.clip(step, -1.0, 1.0)  # at most a factor e per round
+        step = np.clip(step, -_MAX_STEP, _MAX_STEP)  # at most a factor e per round
         log_price = np.maximum(log_ask, log_price + step)
         rounds += 1
+        price = np.maximum(np.exp(log_price), ask)
+        d = _demand_at(price, rows, active, demand)
 
     excess = d.offer_demand - cap
     ration = np.divide(cap, d.offer_demand, out=np.ones_like(cap), where=d.offer_demand > cap)
