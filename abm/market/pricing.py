@@ -30,7 +30,7 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     # S_f,c: each provider's total share of each class, broadcast back to its offers.
     owner = np.zeros((supply.n_offers, n_prov))
     owner[np.arange(supply.n_offers), supply.provider] = 1.0
-    firm_share = (shares @ owner) @ owner.T  # (C, O)
+    firm_share = (shares @ owner)[:, supply.provider]  # (C, O)
     alpha = demand.choice_sensitivity[:, None]
     eps = demand.elasticity[:, None]
     elasticity = alpha * (1.0 - firm_share) + eps * firm_share
