@@ -162,7 +162,8 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
     tariff = demand.tariff[demand.class_nation]
     tariff_factor = 1.0 + np.where(foreign, tariff[:, None], 0.0)
     # log penalty: latency above tolerance and quality shortfall, built in place
-    log_penalty = demand.latency_matrix_ms[cls_nation, supply.region[None, :]]
+    log_penalty = np.take(np.take(demand.latency_matrix_ms, supply.region, axis=1),
+                          demand.class_nation, axis=0)
     log_penalty += supply.latency_ms[None, :]
     log_penalty -= demand.latency_tolerance_ms[:, None]
     np.maximum(log_penalty, 0.0, out=log_penalty)
@@ -246,7 +247,7 @@ def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, C
 
 def _nest_sums(values: FloatArray, terms: ChoiceTerms) -> FloatArray:
     """Sum of ``values`` (A, O) over the offers of each nest: (A, G)."""
-    ordered = values if terms.perm is None else values[:, terms.perm]
+    ordered = values if terms.perm is None else np.take(values, terms.perm, axis=1)
     return np.add.reduceat(ordered, terms.starts, axis=1)
 
 
@@ -300,9 +301,9 @@ def _nest_shares(expu: FloatArray, inner: FloatArray, top: FloatArray, has_choic
     factor = np.divide(nest_share, inner, out=np.zeros_like(inner), where=inner > 0)
     if sorted_nests:
         sizes = np.diff(np.r_[terms.starts, expu.shape[1]])
-        shares = expu * np.repeat(factor, sizes, axis=1)
+        shares = expu * np.take(factor, np.repeat(np.arange(sizes.size), sizes), axis=1)
     else:
-        shares = expu * factor[:, terms.nest_of]
+        shares = expu * np.take(factor, terms.nest_of, axis=1)
     iv = np.log(np.where(ntotal[:, 0] > 0, ntotal[:, 0], 1.0)) + ntop[:, 0]
     return shares, iv, has_choice, nest_share
 
@@ -328,7 +329,8 @@ class _Kernel:
     def __init__(self, terms: ChoiceTerms) -> None:
         self.terms = terms
         rho = terms.rho[:, 0]
-        lw = terms.log_weight if terms.perm is None else terms.log_weight[:, terms.perm]
+        lw = terms.log_weight if terms.perm is None else np.take(
+            terms.log_weight, terms.perm, axis=1)
         base = lw / terms.rho if terms.nested else lw
         top = base.max(axis=1)
         self.has_choice = np.isfinite(top)
@@ -377,7 +379,7 @@ class _Kernel:
             iv = np.log(np.where(total > 0, total, 1.0)) + top
             nest_share = None
         if self.unsort is not None:
-            shares = shares[:, self.unsort]
+            shares = np.take(shares, self.unsort, axis=1)
         if small.any():  # direct evaluation where the factorised weights underflow
             rows = np.flatnonzero(small)
             sub = terms.rows(rows)
@@ -440,7 +442,7 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     Budget-capped segments spend a fixed amount, so their volume is unit elastic.
     """
     q = d.offer_demand[idx]
-    sh = d.shares if idx.size == d.shares.shape[1] else d.shares[:, idx]  # (A, B)
+    sh = d.shares if idx.size == d.shares.shape[1] else np.take(d.shares, idx, axis=1)
     alpha = terms.alpha[:, 0]
     rho = terms.rho[:, 0]
     capped = d.capped_fraction[d.rows]
@@ -458,7 +460,7 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     # W[c, o] = alpha_c (1 / rho_c - 1) s_{o|g,c} with s_{o|g,c} = s_co / S_gc
     factor = np.divide((alpha * (1.0 / rho - 1.0))[:, None], d.nest_share,
                        out=np.zeros_like(d.nest_share), where=d.nest_share > 0)
-    wn = sh * factor[:, nest_b]
+    wn = sh * np.take(factor, nest_b, axis=1)
     return _JacobianParts(idx, u, v, own, nest_b, wn)
 
 
@@ -498,8 +500,7 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
             return step
     from scipy.sparse.linalg import gmres
 
-    u = np.ascontiguousarray(parts.u)
-    vt = np.ascontiguousarray(parts.v.T)
+    u, vt = parts.u, parts.v.T  # transposed views: BLAS reads them as they are
     block = _block_matrix(blocks, n, inverse=False)
     inverse = _block_matrix(blocks, n, inverse=True)
 
@@ -521,9 +522,13 @@ def _dense_jacobian(parts: _JacobianParts, groups) -> FloatArray:
     if parts.wn is not None:
         order, starts, _ = groups
         ends = np.r_[starts[1:], order.size]
+        contiguous = bool((order[1:] > order[:-1]).all())
         for a, b in zip(starts, ends, strict=True):  # one product per nest
-            members = order[a:b]
-            jac[np.ix_(members, members)] += parts.u[members] @ parts.wn[:, members]
+            if contiguous:
+                jac[a:b, a:b] += parts.u[a:b] @ parts.wn[:, a:b]
+            else:
+                members = order[a:b]
+                jac[np.ix_(members, members)] += parts.u[members] @ parts.wn[:, members]
     jac[np.diag_indices_from(jac)] -= parts.own
     return jac
 
@@ -553,15 +558,17 @@ def _nest_blocks(parts: _JacobianParts, groups) -> list[_NestBlock]:
     low-rank term ``U V^T``, with its inverse."""
     order, starts, _ = groups
     ends = np.r_[starts[1:], order.size]
+    contiguous = bool((order[1:] > order[:-1]).all())  # offers already sorted by nest
     blocks = []
     for a, b in zip(starts, ends, strict=True):
         members = order[a:b]
+        sel = slice(a, b) if contiguous else members  # a view, not a gather, when sorted
         own = parts.own[members]
         if parts.wn is None:
             blocks.append(_NestBlock(members, np.diag(-own),
                                      np.diag(-1.0 / np.maximum(own, 1e-300))))
             continue
-        jac = parts.u[members] @ parts.wn[:, members]
+        jac = parts.u[sel] @ parts.wn[:, sel]
         jac[np.diag_indices_from(jac)] -= own
         try:
             blocks.append(_NestBlock(members, jac, np.linalg.inv(jac)))

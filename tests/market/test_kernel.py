@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -74,11 +76,20 @@ def test_kernel_falls_back_where_its_weights_underflow(nesting):
     assert_allclose(fast[0][rows, -1], 1.0)
 
 
-def _binding_parts(seed, n_offers, n_classes, nesting):
+def _by_nest(supply):
+    """The same offers listed nest by nest (as the model lists them)."""
+    order = np.argsort(supply.nest, kind="stable")
+    return replace(supply, **{f.name: getattr(supply, f.name)[order] for f in fields(supply)
+                              if getattr(supply, f.name) is not None})
+
+
+def _binding_parts(seed, n_offers, n_classes, nesting, sort_nests=False):
     rng = np.random.default_rng(seed)
     supply, demand = random_market(rng, n_segments=4 * n_classes, n_offers=n_offers,
                                    n_classes=n_classes, nesting=nesting,
                                    choice_sensitivity=(3.0, 3.0))
+    if sort_nests:
+        supply = _by_nest(supply)
     terms = choice_terms(supply, demand)
     rows, active = _active_terms(terms, demand)
     price = supply.ask * rng.uniform(1.0, 1.5, supply.n_offers)
@@ -88,10 +99,11 @@ def _binding_parts(seed, n_offers, n_classes, nesting):
     return d, active, binding, residual
 
 
+@pytest.mark.parametrize("sort_nests", [False, True])
 @pytest.mark.parametrize("nesting", [(0.0, 0.0), (0.6, 0.6)])
 @pytest.mark.parametrize("solver", ["dense", "assembled", "woodbury", "gmres"])
-def test_every_newton_solver_solves_the_jacobian(monkeypatch, nesting, solver):
-    d, active, binding, residual = _binding_parts(5, 60, 30, nesting)
+def test_every_newton_solver_solves_the_jacobian(monkeypatch, nesting, solver, sort_nests):
+    d, active, binding, residual = _binding_parts(5, 60, 30, nesting, sort_nests)
     idx = np.flatnonzero(binding)
     exact = np.linalg.solve(_jacobian_parts(d, active, idx).dense(), -residual[idx])
     limits = {"dense": (1000, 1000, 0), "assembled": (0, 1000, 0),
@@ -125,3 +137,17 @@ def test_choice_terms_are_reused_only_for_equal_inputs():
     assert_allclose(clearing.offer_demand(supply, demand), clearing.offer_demand(
         supply, demand))
     assert first.shape == (supply.n_offers,)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_listing_offers_nest_by_nest_gives_the_same_equilibrium(seed):
+    rng = np.random.default_rng(seed)
+    supply, demand = random_market(rng, n_offers=40, n_classes=30, tightness=2.0,
+                                   nesting=(0.3, 0.7))
+    order = np.argsort(supply.nest, kind="stable")
+    a = clearing.clear(supply, demand, tol=1e-10, max_rounds=300)
+    b = clearing.clear(_by_nest(supply), demand, tol=1e-10, max_rounds=300)
+    assert a.converged and b.converged
+    assert_allclose(b.price, a.price[order], rtol=1e-7)
+    assert_allclose(b.offer_tokens, a.offer_tokens[order], rtol=1e-7, atol=1e-9)
+    assert_allclose(b.segment_tokens, a.segment_tokens, rtol=1e-7, atol=1e-9)
