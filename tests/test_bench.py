@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("double_auction", "clear cold", "clear warm", "demand book rebuild",
-         "clear world month warm", "clear peak extra memory")
+         "clear world month warm", "scaling exponent", "clear peak extra memory")
 
 
 def test_market_bench_quick_prints_every_case(tmp_path):
