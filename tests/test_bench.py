@@ -112,3 +112,12 @@ def test_the_saved_world_month_is_a_world_month_that_clears():
     assert demand.n_classes > 2000 and supply.n_offers > 300
     res = clear(supply, demand, warm_start=warm, **settings)
     assert res.converged and (res.scarcity_premium > 0).sum() > 100
+
+
+def test_profile_world_refuses_bad_arguments(capsys):
+    from abm.bench.profile_world import main
+
+    assert main(["x", "out.txt"]) == 2
+    assert main(["0", "out.txt"]) == 2
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err
