@@ -291,23 +291,34 @@ def _nest_shares(expu: FloatArray, inner: FloatArray, top: FloatArray, has_choic
     """
     rho = terms.rho
     with np.errstate(divide="ignore"):
-        log_inner = np.log(inner) + top[:, None]  # -inf for nests with no admissible offer
+        log_inner = np.log(inner) + (top if top.ndim == 2 else top[:, None])  # -inf: empty
     nest_u = rho * log_inner
     ntop = nest_u.max(axis=1, keepdims=True)
     ntop = np.where(np.isfinite(ntop), ntop, 0.0)
     nexp = np.exp(nest_u - ntop)
     ntotal = nexp.sum(axis=1, keepdims=True)
     nest_share = np.divide(nexp, ntotal, out=np.zeros_like(nexp), where=ntotal > 0)
-    factor = np.divide(nest_share, inner, out=np.zeros_like(inner), where=inner > 0)
+    # share = expu * (nest share / nest sum); where a nest sum is so small that the ratio
+    # could overflow, those rows are done as (expu / nest sum) * nest share instead.
+    tiny = (inner > 0) & (inner < _NEST_SUM_FLOOR)
+    factor = np.divide(nest_share, inner, out=np.zeros_like(inner), where=(inner > 0) & ~tiny)
     if sorted_nests:
         sizes = np.diff(np.r_[terms.starts, expu.shape[1]])
-        shares = expu * np.take(factor, np.repeat(np.arange(sizes.size), sizes), axis=1)
+        nest_col = np.repeat(np.arange(sizes.size), sizes)
     else:
-        shares = expu * np.take(factor, terms.nest_of, axis=1)
+        nest_col = terms.nest_of
+    shares = expu * np.take(factor, nest_col, axis=1)
+    bad = np.flatnonzero(tiny.any(axis=1))
+    if bad.size:
+        sums = np.take(inner[bad], nest_col, axis=1)
+        within = np.divide(expu[bad], sums, out=np.zeros_like(sums), where=sums > 0)
+        shares[bad] = within * np.take(nest_share[bad], nest_col, axis=1)
     iv = np.log(np.where(ntotal[:, 0] > 0, ntotal[:, 0], 1.0)) + ntop[:, 0]
     return shares, iv, has_choice, nest_share
 
 
+#: Nest sums below this are divided out of the shares one at a time (no overflow).
+_NEST_SUM_FLOOR = 1e-280
 #: Classes whose largest kernel weight falls below this are evaluated directly (the
 #: factorised weights would lose precision in the subnormal range).
 _KERNEL_FLOOR = 1e-200
@@ -319,11 +330,14 @@ class _Kernel:
     """The price-independent part of the choice, computed once per clearing.
 
     ``V[c, o] / rho_c = log_weight[c, o] / rho_c - kappa_c log p_o`` with ``kappa = alpha /
-    rho``, so ``exp(V / rho - top_c) = E[c, o] * P_k(c)[o]`` where ``E = exp(log_weight / rho
-    - max_o log_weight / rho)`` is fixed and ``P_k = exp(-kappa_k (log p - min log p))`` is one
-    (O,) vector per distinct ``kappa`` (the model has two: users and startup routers). A
-    price round then costs one product over classes x offers instead of an ``exp``. Offers
-    are held in nest order (``terms.perm``) so nest sums are contiguous.
+    rho``, so ``exp(V / rho - top) = E[c, o] * P_k(c)[o]`` where ``E = exp(log_weight / rho
+    - top0)`` is fixed and ``P_k = exp(-kappa_k (log p - min log p))`` is one (O,) vector per
+    distinct ``kappa`` (the model has two: users and startup routers). A price round then
+    costs one product over classes x offers instead of an ``exp``. Offers are held in nest
+    order (``terms.perm``) so nest sums are contiguous. ``top0`` is each class's largest
+    ``log_weight / rho`` within each nest (nested logit: every nest sum is then at least
+    ``min P``, so a nest of small share, which matters as ``sum ** rho``, never underflows)
+    or over all offers (plain logit).
     """
 
     def __init__(self, terms: ChoiceTerms) -> None:
@@ -331,11 +345,22 @@ class _Kernel:
         rho = terms.rho[:, 0]
         lw = terms.log_weight if terms.perm is None else np.take(
             terms.log_weight, terms.perm, axis=1)
-        base = lw / terms.rho if terms.nested else lw
-        top = base.max(axis=1)
-        self.has_choice = np.isfinite(top)
-        self.base_top = np.where(self.has_choice, top, 0.0)
-        self.weight = np.exp(base - self.base_top[:, None])  # (A, O), 0 where barred
+        if terms.nested:
+            base = lw / terms.rho
+            top = np.maximum.reduceat(base, terms.starts, axis=1)  # (A, G)
+            self.nest_col = np.repeat(np.arange(terms.starts.size),
+                                      np.diff(np.r_[terms.starts, lw.shape[1]]))
+            self.nest_live = np.isfinite(top)  # (A, G) the class may buy in the nest
+            self.has_choice = self.nest_live.any(axis=1)
+            self.base_top = np.where(self.nest_live, top, 0.0)
+            shift = np.take(self.base_top, self.nest_col, axis=1)
+        else:
+            base = lw
+            top = base.max(axis=1)
+            self.has_choice = np.isfinite(top)
+            self.base_top = np.where(self.has_choice, top, 0.0)
+            shift = self.base_top[:, None]
+        self.weight = np.exp(base - shift)  # (A, O), 0 where barred
         self.kappa, group = np.unique(terms.alpha[:, 0] / rho, return_inverse=True)
         # contiguous runs of classes sharing a kappa
         change = np.flatnonzero(group[1:] != group[:-1]) + 1
@@ -346,7 +371,8 @@ class _Kernel:
         self.unsort = None if terms.perm is None else np.argsort(terms.perm)
 
     def expu(self, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``exp(V / rho - top)`` (A, O) in nest order, and ``top`` (A,)."""
+        """``exp(V / rho - top)`` (A, O) in nest order, and ``top``: (A, G) per nest for the
+        nested logit, (A,) for the plain logit."""
         lp = log_price if self.terms.perm is None else log_price[self.terms.perm]
         low = lp.min()
         power = np.exp(-self.kappa[:, None] * (lp - low)[None, :])  # (K, O)
@@ -356,8 +382,10 @@ class _Kernel:
             out = np.empty_like(self.weight)
             for a, b, k in self.runs:  # a few runs of classes, not one pass per class
                 np.multiply(self.weight[a:b], power[k], out=out[a:b])
-        top = np.where(self.has_choice, self.base_top - self.kappa[self.group] * low, 0.0)
-        return out, top
+        shift = self.kappa[self.group] * low
+        if self.terms.nested:
+            return out, self.base_top - shift[:, None]
+        return out, np.where(self.has_choice, self.base_top - shift, 0.0)
 
     def choice(self, price: FloatArray
                ) -> tuple[FloatArray, FloatArray, np.ndarray, FloatArray | None]:
@@ -368,7 +396,8 @@ class _Kernel:
         has_choice = self.has_choice
         if terms.nested:
             inner = np.add.reduceat(expu, terms.starts, axis=1)
-            small = has_choice & ~(inner.max(axis=1) >= _KERNEL_FLOOR)
+            # a nest whose sum fell below the floor (prices spread over e**(700 / kappa))
+            small = ((inner < _KERNEL_FLOOR) & self.nest_live).any(axis=1)
             out = _nest_shares(expu, inner, top, has_choice, terms, sorted_nests=True)
             shares, iv, _, nest_share = out
         else:
@@ -615,6 +644,19 @@ def _woodbury_solve(parts: _JacobianParts, blocks, rhs: FloatArray) -> FloatArra
 
 _DENSE_NEWTON_MAX = 150
 _MAX_STEP = 1.0
+#: Halvings of a Newton step that does not reduce the squared excess demand.
+_BACKTRACK = 4
+
+
+def _merit(d: _Demand, log_price: FloatArray, log_ask: FloatArray, cap: FloatArray,
+           tol: float) -> float:
+    """Squared log excess demand over the offers that bind at ``log_price``."""
+    q = d.offer_demand
+    with np.errstate(divide="ignore", invalid="ignore"):
+        residual = np.nan_to_num(np.log(q) - np.log(cap), nan=0.0)
+    binding = ((log_price > log_ask + 1e-15) | (q > cap * (1 + tol))) & (cap > 0) & (q > 0)
+    residual = np.where(binding, residual, 0.0)
+    return float(residual @ residual)
 #: Above this many active classes the Woodbury solve gives way to GMRES.
 _WOODBURY_MAX_CLASSES = 800
 #: Up to this many binding offers the Jacobian is assembled and LU-solved (one BLAS-3
@@ -706,10 +748,19 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         last_gap = gap
         step = damping * _newton_step(d, active, binding, residual)
         step = np.clip(step, -_MAX_STEP, _MAX_STEP)  # at most a factor e per round
-        log_price = np.maximum(log_ask, log_price + step)
+        # Backtrack while the step does not reduce the squared excess demand of the offers
+        # that bind (Armijo): a full Newton step can jump between two binding sets for ever.
+        merit = float(residual @ residual)
+        for trial in range(_BACKTRACK + 1):
+            trial_log = np.maximum(log_ask, log_price + step)
+            trial_price = np.maximum(np.exp(trial_log), ask)
+            trial_d = _demand_at(trial_price, rows, active, demand)
+            if trial == _BACKTRACK or _merit(trial_d, trial_log, log_ask, cap, tol) < (
+                    1.0 - 1e-4) * merit:
+                break
+            step = step / 2.0
+        log_price, price, d = trial_log, trial_price, trial_d
         rounds += 1
-        price = np.maximum(np.exp(log_price), ask)
-        d = _demand_at(price, rows, active, demand)
 
     excess = d.offer_demand - cap
     ration = np.divide(cap, d.offer_demand, out=np.ones_like(cap), where=d.offer_demand > cap)
