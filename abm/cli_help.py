@@ -191,7 +191,8 @@ def help_text(conf_dir: Path, overrides: Sequence[str] = ()) -> str:
     out.extend(textwrap.wrap("scenario: " + ", ".join(s.name for s in scen), WIDTH,
                              initial_indent="  ", subsequent_indent="    "))
     out.extend(textwrap.wrap("size: " + ", ".join(sizes) + " (small = 5 nations x 5 income "
-                             "groups; default = ~20 nations x 10; world = synthetic, 200 x 50)",
+                             "groups; default = ~20 nations x 10; world = synthetic, 200 x 50; "
+                             "world_xl = synthetic, 200 x 420, 100 providers, 1e6 segments)",
                              WIDTH, initial_indent="  ", subsequent_indent="    "))
     out.extend(textwrap.wrap("hydra/launcher: " + ", ".join(launchers) + " (sweeps only)",
                              WIDTH, initial_indent="  ", subsequent_indent="    "))

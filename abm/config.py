@@ -29,7 +29,7 @@ import pandas as pd
 
 PARAMETER_GROUPS = ("demand", "supply", "tiers", "training", "open_source", "chips", "energy",
                     "policy", "startups", "market")
-SIZES = ("small", "default", "world")
+SIZES = ("small", "default", "world", "world_xl")
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
 

@@ -86,16 +86,17 @@ class Recorder:
         twin_price = np.where(np.isfinite(price[twin]), price[twin], fallback)
         eps = demand.elasticity
         ref = demand.reference_demand
-        lost = np.where(no_offer[cls], ref * twin_price[cls] ** -eps[cls], 0.0)
+        lost = np.where(no_offer[cls], ref * (twin_price ** -eps)[cls], 0.0)  # pow per class
         rationed = np.maximum(res.segment_demand - res.segment_tokens, 0.0)
         budget = res.segment_unserved_budget
         at_clearing = res.segment_tokens + rationed + budget + lost
         gap = np.maximum(res.segment_latent - (at_clearing - lost), 0.0)
-        users = np.arange(seg_nat.size) < n_user
+        user_nat = seg_nat[:n_user]  # user segments come first, startups after
 
         def by_nation(v, only_users=True):
-            w = np.where(users, v, 0.0) if only_users else v
-            return np.bincount(seg_nat, weights=w, minlength=n_nat)
+            if only_users:
+                return np.bincount(user_nat, weights=v[:n_user], minlength=n_nat)
+            return np.bincount(seg_nat, weights=v, minlength=n_nat)
 
         return {"tokens": by_nation(res.segment_tokens, False),
                 "demand": by_nation(at_clearing), "unserved": by_nation(rationed + lost),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("double_auction", "clear cold", "clear warm", "demand book rebuild",
-         "clear peak extra memory")
+         "clear world month warm", "scaling exponent", "clear peak extra memory")
 
 
 def test_market_bench_quick_prints_every_case(tmp_path):
@@ -80,3 +80,44 @@ def test_model_bench_times_the_synthetic_world_build():
 
     seconds, built = synthetic_world_case(200, repeats=1)
     assert built == 200 and math.isfinite(seconds) and seconds > 0
+
+
+def test_saved_books_round_trip_and_clear_alike(tmp_path):
+    """save_books / load_books give back books that clear to the same bytes."""
+    import numpy as np
+
+    from abm.bench.books import load_books, save_books
+    from abm.market import clear
+    from abm.market.synthetic import random_market
+
+    supply, demand = random_market(np.random.default_rng(3), nesting=(0.2, 0.5))
+    warm = supply.ask * 1.1
+    save_books(tmp_path / "m.npz", supply, demand, warm, tol=1e-8, max_rounds=50, note="x")
+    s2, d2, w2, settings, note = load_books(tmp_path / "m.npz")
+    assert settings == {"tol": 1e-8, "max_rounds": 50} and note == "x"
+    a = clear(supply, demand, warm_start=warm, **settings)
+    b = clear(s2, d2, warm_start=w2, **settings)
+    assert a.price.tobytes() == b.price.tobytes()
+    assert a.segment_tokens.tobytes() == b.segment_tokens.tobytes()
+    save_books(tmp_path / "n.npz", supply, demand, None, tol=1e-8, max_rounds=50)
+    assert load_books(tmp_path / "n.npz")[2] is None
+
+
+def test_the_saved_world_month_is_a_world_month_that_clears():
+    from abm.bench.books import load_books
+    from abm.market import clear
+
+    supply, demand, warm, settings, note = load_books()
+    assert "world preset" in note
+    assert demand.n_classes > 2000 and supply.n_offers > 300
+    res = clear(supply, demand, warm_start=warm, **settings)
+    assert res.converged and (res.scarcity_premium > 0).sum() > 100
+
+
+def test_profile_world_refuses_bad_arguments(capsys):
+    from abm.bench.profile_world import main
+
+    assert main(["x", "out.txt"]) == 2
+    assert main(["0", "out.txt"]) == 2
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err

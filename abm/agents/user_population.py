@@ -77,3 +77,43 @@ class UserPopulation(mesa.Agent):
     def total_need(self, need_per_usecase: np.ndarray) -> np.ndarray:
         """Reference demand per use-case before any carve-out (U,), M tokens/month at 1 $/M."""
         return np.exp(self.log_shock) * self.need_weight.sum() * need_per_usecase
+
+
+def population_segments(users: list[UserPopulation], need_per_usecase: np.ndarray,
+                        usecase_share: np.ndarray, budget_share: float, carve: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`UserPopulation.segments` of every nation at once: arrays (N, G, U, 2).
+
+    The agents keep their state (shock, localisation, incomes); the arithmetic runs across
+    all of them in one pass, operation for operation as :meth:`UserPopulation.segments`
+    (so the same bits). ``carve`` is (N, U).
+
+    Raises
+    ------
+    ValueError
+        If the nations do not all have the same number of income groups, or ``carve`` is
+        not (N, U).
+    """
+    n_groups = {u.population.shape[0] for u in users}
+    if len(n_groups) != 1:
+        raise ValueError(f"users: every nation needs the same number of income groups, got "
+                         f"{sorted(n_groups)}")
+    carve = np.asarray(carve, dtype=float)
+    if carve.shape != (len(users), need_per_usecase.shape[0]):
+        raise ValueError(f"carve: expected shape {(len(users), need_per_usecase.shape[0])}, "
+                         f"got {carve.shape}")
+    loc = np.array([u.nation.localisation_share for u in users], dtype=float)
+    shock = np.exp(np.array([u.log_shock for u in users], dtype=float))
+    need_weight = np.stack([u.need_weight for u in users])  # (N, G)
+    supernumerary = np.stack([u.supernumerary for u in users])
+    population = np.stack([u.population for u in users])
+    split = np.stack([1.0 - loc, loc], axis=1)  # (N, 2)
+    keep = np.stack([1.0 - carve, np.ones_like(carve)], axis=2) * split[:, None, :]  # (N, U, 2)
+    ref = (shock[:, None, None, None] * need_weight[:, :, None, None]
+           * (need_per_usecase[None, :, None] * keep)[:, None, :, :])
+    budget = (budget_share * supernumerary[:, :, None, None] / 12.0
+              * population[:, :, None, None]
+              * (usecase_share[None, :, None] * keep)[:, None, :, :])
+    pop = (population[:, :, None, None] * usecase_share[None, None, :, None]
+           * split[:, None, None, :])
+    return ref, budget, pop

@@ -93,7 +93,7 @@ __all__ = [
 ]
 
 #: Names of the run sizes (mirrors :data:`abm.config.SIZES`).
-SIZE_NAMES: tuple[str, ...] = ("small", "default", "world")
+SIZE_NAMES: tuple[str, ...] = ("small", "default", "world", "world_xl")
 
 DataDir = str | os.PathLike[str] | None
 _Key = tuple[tuple[str, str, int, int], ...]  # (file, path, mtime_ns, size) of user files

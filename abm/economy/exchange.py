@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from abm.agents.hyperscaler import N_TIERS, OPEN
+from abm.agents.user_population import population_segments
 from abm.economy import costs, frontier
 from abm.market import ClearingResult, DemandBook, SupplyBook, offer_demand
 from abm.market.pricing import nash_bertrand_price
@@ -215,11 +216,8 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
     for s in startups:
         present[s.nation, s.usecase] += 1
     carve = np.where(present > 0, cfg.startups.demand_share, 0.0)
-    parts = [up.segments(need_per_usecase, uc.share, state.budget_share, carve[n])
-             for n, up in enumerate(users)]
-    ref = np.stack([p[0] for p in parts])  # (N, G, U, 2)
-    budget = np.stack([p[1] for p in parts])
-    pop = np.stack([p[2] for p in parts])
+    ref, budget, pop = population_segments(users, need_per_usecase, uc.share,
+                                           state.budget_share, carve)  # (N, G, U, 2)
     g = ref.shape[1]
     n_user_classes = n_nat * n_u * 2
     cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2

@@ -27,6 +27,7 @@ of rounds is rationed pro rata, so capacity is never exceeded.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -116,7 +117,7 @@ class ChoiceTerms:
 
     allowed: np.ndarray  # (C, O) bool
     tariff_factor: FloatArray  # (C, O) 1 + tariff where foreign
-    price_factor: FloatArray  # (C, O) tariff x quality-shortfall x latency factors
+    log_penalty: FloatArray  # (C, O) log quality-shortfall and latency factors
     log_weight: FloatArray  # (C, O) appeal + home bias - alpha * log(price_factor), -inf
     alpha: FloatArray  # (C, 1)
     eps: FloatArray  # (C,)
@@ -129,10 +130,20 @@ class ChoiceTerms:
     def nested(self) -> bool:
         return bool((self.rho < 1.0).any())
 
+    @property
+    def price_factor(self) -> FloatArray:
+        """(C, O) tariff x quality-shortfall x latency factors of the effective price."""
+        return self.tariff_factor * np.exp(self.log_penalty)
+
+    @cached_property
+    def kernel(self) -> _Kernel:
+        """The factorised choice weights of these terms (:class:`_Kernel`)."""
+        return _Kernel(self)
+
     def rows(self, rows: np.ndarray) -> ChoiceTerms:
         """The same terms restricted to the classes ``rows``."""
         return replace(self, allowed=self.allowed[rows], tariff_factor=self.tariff_factor[rows],
-                       price_factor=self.price_factor[rows], log_weight=self.log_weight[rows],
+                       log_penalty=self.log_penalty[rows], log_weight=self.log_weight[rows],
                        alpha=self.alpha[rows], eps=self.eps[rows], rho=self.rho[rows])
 
 
@@ -157,29 +168,66 @@ def choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
     foreign = offer_nation[None, :] != cls_nation
     allowed = ~(demand.localised[:, None] & foreign)
     allowed &= ~demand.open_weights_only[:, None] | supply.open_weights[None, :]
-    tariff_factor = 1.0 + np.where(foreign, demand.tariff[demand.class_nation][:, None], 0.0)
-    latency = demand.latency_matrix_ms[demand.class_nation][:, supply.region]
-    latency = latency + supply.latency_ms[None, :]
-    over = np.maximum(0.0, latency - demand.latency_tolerance_ms[:, None])
+    tariff = demand.tariff[demand.class_nation]
+    tariff_factor = 1.0 + np.where(foreign, tariff[:, None], 0.0)
+    # log penalty: latency above tolerance and quality shortfall, built in place
+    log_penalty = np.take(np.take(demand.latency_matrix_ms, supply.region, axis=1),
+                          demand.class_nation, axis=0)
+    log_penalty += supply.latency_ms[None, :]
+    log_penalty -= demand.latency_tolerance_ms[:, None]
+    np.maximum(log_penalty, 0.0, out=log_penalty)
+    log_penalty *= demand.latency_cost[:, None]
     shortfall = np.maximum(0.0, demand.quality_threshold[:, None] - supply.quality[None, :])
-    log_penalty = (demand.quality_cost[:, None] * shortfall
-                   + demand.latency_cost[:, None] * over)
-    price_factor = tariff_factor * np.exp(log_penalty)
+    shortfall *= demand.quality_cost[:, None]
+    log_penalty += shortfall
     alpha = demand.choice_sensitivity[:, None]
-    weight = supply.appeal[None, :] - alpha * np.log(price_factor)
+    # weight = appeal + home bias - alpha * log(price_factor)
+    weight = log_penalty * -alpha
+    if (tariff != 0).any():
+        weight -= alpha * np.log(tariff_factor)
+    weight += supply.appeal[None, :]
     if (demand.home_bias != 0).any():
-        weight = weight + np.where(foreign, 0.0, demand.home_bias[:, None])
+        weight += np.where(foreign, 0.0, demand.home_bias[:, None])
     log_weight = np.where(allowed, weight, -np.inf)
     nest_of, perm, starts = _nest_layout(supply.nest)
-    return ChoiceTerms(allowed, tariff_factor, price_factor, log_weight, alpha,
+    return ChoiceTerms(allowed, tariff_factor, log_penalty, log_weight, alpha,
                        demand.elasticity, 1.0 - demand.nesting[:, None], nest_of, perm, starts)
+
+
+#: The inputs of :func:`choice_terms`: the supply's offer attributes and the demand's
+#: class attributes and geography (not its segments, capacities or asks).
+_SUPPLY_KEYS = ("region", "latency_ms", "quality", "appeal", "open_weights", "nest")
+_DEMAND_KEYS = ("class_nation", "choice_sensitivity", "elasticity", "latency_tolerance_ms",
+                "latency_cost", "quality_threshold", "quality_cost", "localised",
+                "latency_matrix_ms", "region_nation", "tariff", "open_weights_only",
+                "nesting", "home_bias")
+_terms_cache: list = []
+
+
+def _cached_choice_terms(supply: SupplyBook, demand: DemandBook) -> ChoiceTerms:
+    """:func:`choice_terms`, reused when called again with equal inputs.
+
+    A month's books are seen twice (:func:`offer_demand` while sellers split capacity, then
+    :func:`clear`) with the same offers and classes; the terms (several classes x offers
+    arrays) are built once. The cache holds one entry, compared by value (copies of the
+    inputs, a few arrays of length O or C), so a book changed in place is never served stale.
+    """
+    key = ([getattr(supply, k) for k in _SUPPLY_KEYS]
+           + [getattr(demand, k) for k in _DEMAND_KEYS])
+    if _terms_cache:
+        old_key, terms = _terms_cache[0]
+        if all(a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+               for a, b in zip(key, old_key, strict=True)):
+            return terms
+    terms = choice_terms(supply, demand)
+    _terms_cache[:] = [([np.array(a, copy=True) for a in key], terms)]
+    return terms
 
 
 @dataclass(frozen=True)
 class _Demand:
     rows: np.ndarray  # (A,) the active classes (positive reference demand)
     shares: FloatArray  # (A, O)
-    paid: FloatArray  # (A, O) $/M tokens paid by the buyer (tariff included)
     log_price_index: FloatArray  # (C,), inf for classes with nothing to buy
     class_volume: FloatArray  # (C,)
     capped_fraction: FloatArray  # (C,)
@@ -198,12 +246,17 @@ def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, C
     rows = np.flatnonzero(total > 0)
     if rows.size == demand.n_classes:
         return rows, terms
-    return rows, terms.rows(rows)
+    last = terms.__dict__.get("_active")  # the same rows as last time: reuse their terms
+    if last is not None and np.array_equal(last[0], rows):
+        return rows, last[1]
+    active = terms.rows(rows)
+    terms.__dict__["_active"] = (rows, active)
+    return rows, active
 
 
 def _nest_sums(values: FloatArray, terms: ChoiceTerms) -> FloatArray:
     """Sum of ``values`` (A, O) over the offers of each nest: (A, G)."""
-    ordered = values if terms.perm is None else values[:, terms.perm]
+    ordered = values if terms.perm is None else np.take(values, terms.perm, axis=1)
     return np.add.reduceat(ordered, terms.starts, axis=1)
 
 
@@ -215,7 +268,8 @@ def _choice(util: FloatArray, terms: ChoiceTerms
     Nested logit (McFadden 1978; Berry 1994): with ``rho = 1 - sigma``, an offer's share is
     ``exp(V / rho) / D_g * D_g ** rho / sum_h D_h ** rho`` with ``D_g = sum_{j in g}
     exp(V_j / rho)``; the inclusive value is ``log sum_h D_h ** rho``. With ``rho = 1``
-    this is the plain logit.
+    this is the plain logit. This is the direct evaluation (one ``exp`` over classes x
+    offers); price rounds use :class:`_Kernel`, which gives the same numbers without it.
     """
     if not terms.nested:
         top = util.max(axis=1, keepdims=True)
@@ -233,31 +287,159 @@ def _choice(util: FloatArray, terms: ChoiceTerms
     top = np.where(np.isfinite(top), top, 0.0)
     expu = np.exp(scaled - top)
     inner = _nest_sums(expu, terms)  # (A, G), scaled by exp(-top)
+    return _nest_shares(expu, inner, top[:, 0], has_choice, terms)
+
+
+def _nest_shares(expu: FloatArray, inner: FloatArray, top: FloatArray, has_choice: np.ndarray,
+                 terms: ChoiceTerms, sorted_nests: bool = False
+                 ) -> tuple[FloatArray, FloatArray, np.ndarray, FloatArray]:
+    """Nested-logit shares from ``expu = exp(V / rho - top)`` (A, O) and its nest sums.
+
+    With ``sorted_nests`` the columns of ``expu`` are already in nest order (``terms.perm``)
+    and the shares are returned in that order.
+    """
+    rho = terms.rho
     with np.errstate(divide="ignore"):
-        log_inner = np.log(inner) + top  # -inf for nests with no admissible offer
+        log_inner = np.log(inner) + (top if top.ndim == 2 else top[:, None])  # -inf: empty
     nest_u = rho * log_inner
     ntop = nest_u.max(axis=1, keepdims=True)
     ntop = np.where(np.isfinite(ntop), ntop, 0.0)
     nexp = np.exp(nest_u - ntop)
     ntotal = nexp.sum(axis=1, keepdims=True)
     nest_share = np.divide(nexp, ntotal, out=np.zeros_like(nexp), where=ntotal > 0)
-    within = np.divide(expu, inner[:, terms.nest_of], out=np.zeros_like(expu),
-                       where=inner[:, terms.nest_of] > 0)
-    shares = within * nest_share[:, terms.nest_of]
+    # share = expu * (nest share / nest sum); where a nest sum is so small that the ratio
+    # could overflow, those rows are done as (expu / nest sum) * nest share instead.
+    tiny = (inner > 0) & (inner < _NEST_SUM_FLOOR)
+    factor = np.divide(nest_share, inner, out=np.zeros_like(inner), where=(inner > 0) & ~tiny)
+    if sorted_nests:
+        sizes = np.diff(np.r_[terms.starts, expu.shape[1]])
+        nest_col = np.repeat(np.arange(sizes.size), sizes)
+    else:
+        nest_col = terms.nest_of
+    shares = expu * np.take(factor, nest_col, axis=1)
+    bad = np.flatnonzero(tiny.any(axis=1))
+    if bad.size:
+        sums = np.take(inner[bad], nest_col, axis=1)
+        within = np.divide(expu[bad], sums, out=np.zeros_like(sums), where=sums > 0)
+        shares[bad] = within * np.take(nest_share[bad], nest_col, axis=1)
     iv = np.log(np.where(ntotal[:, 0] > 0, ntotal[:, 0], 1.0)) + ntop[:, 0]
     return shares, iv, has_choice, nest_share
+
+
+#: Nest sums below this are divided out of the shares one at a time (no overflow).
+_NEST_SUM_FLOOR = 1e-280
+#: Classes whose largest kernel weight falls below this are evaluated directly (the
+#: factorised weights would lose precision in the subnormal range).
+_KERNEL_FLOOR = 1e-200
+#: With more runs of classes sharing ``kappa`` than this, the price term is gathered per row.
+_KERNEL_RUNS = 8
+
+
+class _Kernel:
+    """The price-independent part of the choice, computed once per clearing.
+
+    ``V[c, o] / rho_c = log_weight[c, o] / rho_c - kappa_c log p_o`` with ``kappa = alpha /
+    rho``, so ``exp(V / rho - top) = E[c, o] * P_k(c)[o]`` where ``E = exp(log_weight / rho
+    - top0)`` is fixed and ``P_k = exp(-kappa_k (log p - min log p))`` is one (O,) vector per
+    distinct ``kappa`` (the model has two: users and startup routers). A price round then
+    costs one product over classes x offers instead of an ``exp``. Offers are held in nest
+    order (``terms.perm``) so nest sums are contiguous. ``top0`` is each class's largest
+    ``log_weight / rho`` within each nest (nested logit: every nest sum is then at least
+    ``min P``, so a nest of small share, which matters as ``sum ** rho``, never underflows)
+    or over all offers (plain logit).
+    """
+
+    def __init__(self, terms: ChoiceTerms) -> None:
+        self.terms = terms
+        rho = terms.rho[:, 0]
+        lw = terms.log_weight if terms.perm is None else np.take(
+            terms.log_weight, terms.perm, axis=1)
+        if terms.nested:
+            base = lw / terms.rho
+            top = np.maximum.reduceat(base, terms.starts, axis=1)  # (A, G)
+            self.nest_col = np.repeat(np.arange(terms.starts.size),
+                                      np.diff(np.r_[terms.starts, lw.shape[1]]))
+            self.nest_live = np.isfinite(top)  # (A, G) the class may buy in the nest
+            self.has_choice = self.nest_live.any(axis=1)
+            self.base_top = np.where(self.nest_live, top, 0.0)
+            shift = np.take(self.base_top, self.nest_col, axis=1)
+        else:
+            base = lw
+            top = base.max(axis=1)
+            self.has_choice = np.isfinite(top)
+            self.base_top = np.where(self.has_choice, top, 0.0)
+            shift = self.base_top[:, None]
+        self.weight = np.exp(base - shift)  # (A, O), 0 where barred
+        self.kappa, group = np.unique(terms.alpha[:, 0] / rho, return_inverse=True)
+        # contiguous runs of classes sharing a kappa
+        change = np.flatnonzero(group[1:] != group[:-1]) + 1
+        self.runs = list(zip(np.r_[0, change], np.r_[change, group.size], group[np.r_[0, change]],
+                             strict=True))
+        self.group = group
+        self.tariffed = bool((terms.tariff_factor != 1.0).any())
+        self.unsort = None if terms.perm is None else np.argsort(terms.perm)
+
+    def expu(self, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``exp(V / rho - top)`` (A, O) in nest order, and ``top``: (A, G) per nest for the
+        nested logit, (A,) for the plain logit."""
+        lp = log_price if self.terms.perm is None else log_price[self.terms.perm]
+        low = lp.min()
+        power = np.exp(-self.kappa[:, None] * (lp - low)[None, :])  # (K, O)
+        if len(self.runs) > _KERNEL_RUNS:
+            out = self.weight * power[self.group]
+        else:
+            out = np.empty_like(self.weight)
+            for a, b, k in self.runs:  # a few runs of classes, not one pass per class
+                np.multiply(self.weight[a:b], power[k], out=out[a:b])
+        shift = self.kappa[self.group] * low
+        if self.terms.nested:
+            return out, self.base_top - shift[:, None]
+        return out, np.where(self.has_choice, self.base_top - shift, 0.0)
+
+    def choice(self, price: FloatArray
+               ) -> tuple[FloatArray, FloatArray, np.ndarray, FloatArray | None]:
+        """As :func:`_choice` at ``price`` (shares in the original offer order)."""
+        terms = self.terms
+        log_price = np.log(price)
+        expu, top = self.expu(log_price)
+        has_choice = self.has_choice
+        if terms.nested:
+            inner = np.add.reduceat(expu, terms.starts, axis=1)
+            # a nest whose sum fell below the floor (prices spread over e**(700 / kappa))
+            small = ((inner < _KERNEL_FLOOR) & self.nest_live).any(axis=1)
+            out = _nest_shares(expu, inner, top, has_choice, terms, sorted_nests=True)
+            shares, iv, _, nest_share = out
+        else:
+            total = expu.sum(axis=1)
+            small = has_choice & ~(total >= _KERNEL_FLOOR)
+            shares = np.divide(expu, total[:, None], out=np.zeros_like(expu),
+                               where=total[:, None] > 0)
+            iv = np.log(np.where(total > 0, total, 1.0)) + top
+            nest_share = None
+        if self.unsort is not None:
+            shares = np.take(shares, self.unsort, axis=1)
+        if small.any():  # direct evaluation where the factorised weights underflow
+            rows = np.flatnonzero(small)
+            sub = terms.rows(rows)
+            util = sub.log_weight - sub.alpha * log_price[None, :]
+            s2, iv2, _, ns2 = _choice(util, sub)
+            shares[rows], iv[rows] = s2, iv2
+            if nest_share is not None:
+                nest_share[rows] = ns2
+        return shares, iv, has_choice, nest_share
 
 
 def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
                demand: DemandBook) -> _Demand:
     """Demand at ``price`` for the active classes ``rows`` (``terms`` holds those rows)."""
     n_cls = demand.n_classes
-    paid = price[None, :] * terms.tariff_factor
-    util = terms.log_weight - terms.alpha * np.log(price)[None, :]
-    shares, iv, has_choice, nest_share = _choice(util, terms)
+    shares, iv, has_choice, nest_share = terms.kernel.choice(price)
     log_index = np.full(n_cls, np.inf)
     log_index[rows] = np.where(has_choice, -iv / terms.alpha[:, 0], np.inf)
-    mean_paid = (shares * paid).sum(axis=1)
+    if terms.kernel.tariffed:
+        mean_paid = (shares * terms.tariff_factor) @ price
+    else:
+        mean_paid = shares @ price
     volume_mult = np.zeros(n_cls)
     budget_mult = np.zeros(n_cls)
     # Saturated where a class would ask for more than ~1e300 M tokens (an ask of 1e-300):
@@ -269,8 +451,7 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
     offer_demand = np.minimum(volume[rows], _FLOAT_MAX) @ shares  # no inf * 0
-    return _Demand(rows, shares, paid, log_index, volume, capped_fraction, offer_demand,
-                   nest_share)
+    return _Demand(rows, shares, log_index, volume, capped_fraction, offer_demand, nest_share)
 
 
 def _log_volume_ceiling(demand: DemandBook) -> FloatArray:
@@ -343,20 +524,25 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     Budget-capped segments spend a fixed amount, so their volume is unit elastic.
     """
     q = d.offer_demand[idx]
-    flow = d.class_volume[d.rows, None] * d.shares[:, idx]  # (A, B)
-    u = (flow / np.where(q > 0, q, 1.0)).T  # (B, A)
+    sh = d.shares if idx.size == d.shares.shape[1] else np.take(d.shares, idx, axis=1)
     alpha = terms.alpha[:, 0]
     rho = terms.rho[:, 0]
     capped = d.capped_fraction[d.rows]
     eps_eff = terms.eps * (1 - capped) + capped
-    own = u @ (alpha / rho)
-    v = (d.shares[:, idx] * (alpha - eps_eff)[:, None]).T  # (B, A)
+    vol = d.class_volume[d.rows]
+    inv_q = 1.0 / np.where(q > 0, q, 1.0)
+    u = sh * vol[:, None]
+    u *= inv_q[None, :]
+    u = u.T  # (B, A): U[o, c] = Q_c s_co / q_o
+    own = ((alpha / rho) * vol) @ sh * inv_q
+    v = (sh * (alpha - eps_eff)[:, None]).T  # (B, A)
     if d.nest_share is None:
         return _JacobianParts(idx, u, v, own, None, None)
     nest_b = terms.nest_of[idx]
-    ns = d.nest_share[:, nest_b]  # (A, B)
-    within = np.divide(d.shares[:, idx], ns, out=np.zeros_like(ns), where=ns > 0)
-    wn = within * (alpha * (1.0 / rho - 1.0))[:, None]
+    # W[c, o] = alpha_c (1 / rho_c - 1) s_{o|g,c} with s_{o|g,c} = s_co / S_gc
+    factor = np.divide((alpha * (1.0 / rho - 1.0))[:, None], d.nest_share,
+                       out=np.zeros_like(d.nest_share), where=d.nest_share > 0)
+    wn = sh * np.take(factor, nest_b, axis=1)
     return _JacobianParts(idx, u, v, own, nest_b, wn)
 
 
@@ -364,8 +550,14 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
                  residual: FloatArray) -> FloatArray:
     """Newton step in log prices for the binding offers (zero elsewhere).
 
-    Small binding sets solve the Jacobian (:func:`_jacobian_parts`) densely; large ones
-    matrix-free with GMRES (each product costs one pass over classes x binding offers).
+    The Jacobian over the ``B`` binding offers is ``M + U V^T`` (:func:`_jacobian_parts`):
+    ``M`` block diagonal by nest, ``U V^T`` of rank at most the ``A`` active classes. The
+    solver is chosen by its cost: below :data:`_DENSE_NEWTON_MAX` binding offers, or while
+    assembling ``J`` (``2 A B^2`` flops, one BLAS-3 product) costs less than
+    :data:`_GMRES_PRODUCTS` matrix-free products, ``J`` is assembled and LU-solved; with few
+    classes the Woodbury identity solves it exactly; otherwise GMRES, each product two BLAS
+    matrix-vector passes over ``B x A`` plus the sparse nest blocks, preconditioned by the
+    inverse nest blocks (block Jacobi).
     """
     idx = np.flatnonzero(binding)
     step = np.zeros_like(residual)
@@ -373,42 +565,54 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
         return step
     parts = _jacobian_parts(d, terms, idx)
     rhs = -residual[idx]
-    if idx.size <= _DENSE_NEWTON_MAX:
+    n, a = parts.u.shape
+    groups = _nest_groups(parts.nest_b if parts.wn is not None else terms.nest_of[idx])
+    if n <= _DENSE_ASSEMBLY_MAX:
+        jac = parts.dense() if n <= _DENSE_NEWTON_MAX else _dense_jacobian(parts, groups)
         try:
-            step[idx] = np.linalg.solve(parts.dense(), rhs)
+            step[idx] = np.linalg.solve(jac, rhs)
             return step
         except np.linalg.LinAlgError:
             pass
-    groups = _nest_groups(parts.nest_b if parts.wn is not None else terms.nest_of[idx])
     blocks = _nest_blocks(parts, groups)
-    if parts.u.shape[1] <= _WOODBURY_MAX_CLASSES:
+    if a <= _WOODBURY_MAX_CLASSES:
         solved = _woodbury_solve(parts, blocks, rhs)
         if solved is not None:
             step[idx] = solved
             return step
     from scipy.sparse.linalg import gmres
 
-    n = idx.size
-    u = np.ascontiguousarray(parts.u)
-    vt = np.ascontiguousarray(parts.v.T)
-    own = parts.own
-    if parts.wn is not None:
-        wn = parts.wn
-        order, starts, group_of = groups
+    u, vt = parts.u, parts.v.T  # transposed views: BLAS reads them as they are
+    block = _block_matrix(blocks, n, inverse=False)
+    inverse = _block_matrix(blocks, n, inverse=True)
 
-        def matvec(x):
-            sums = np.add.reduceat((wn * x[None, :])[:, order], starts, axis=1)  # (A, Gb)
-            block = np.einsum("ba,ab->b", u, sums[:, group_of])
-            return -own * x + u @ (vt @ x) + block
-    else:
-        def matvec(x):
-            return -own * x + u @ (vt @ x)
+    def matvec(x):
+        x = np.ravel(x)
+        return u @ (vt @ x) + block @ x
+
     jac_op = LinearOperator((n, n), matvec=matvec, dtype=float)
-    precond = _block_jacobi(blocks, n)
+    precond = LinearOperator((n, n), matvec=lambda x: inverse @ np.ravel(x), dtype=float)
     # Inexact Newton: a loose inner tolerance is enough, the outer loop corrects.
     sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-4, restart=40, maxiter=2)
     step[idx] = sol
     return step
+
+
+def _dense_jacobian(parts: _JacobianParts, groups) -> FloatArray:
+    """``J`` assembled: ``U V^T`` (one BLAS-3 product) plus each nest's diagonal block."""
+    jac = parts.u @ parts.v.T
+    if parts.wn is not None:
+        order, starts, _ = groups
+        ends = np.r_[starts[1:], order.size]
+        contiguous = bool((order[1:] > order[:-1]).all())
+        for a, b in zip(starts, ends, strict=True):  # one product per nest
+            if contiguous:
+                jac[a:b, a:b] += parts.u[a:b] @ parts.wn[:, a:b]
+            else:
+                members = order[a:b]
+                jac[np.ix_(members, members)] += parts.u[members] @ parts.wn[:, members]
+    jac[np.diag_indices_from(jac)] -= parts.own
+    return jac
 
 
 def _nest_groups(nest_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -422,31 +626,53 @@ def _nest_groups(nest_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return order, starts, group_of
 
 
-def _nest_blocks(parts: _JacobianParts, groups) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The inverse of each nest's block ``-diag(own) + U_g W_g^T`` of the Jacobian without its
-    across-class low-rank term ``U V^T``: (offers of the nest, inverse) pairs."""
+@dataclass(frozen=True)
+class _NestBlock:
+    """One nest's diagonal block of ``M`` (``-diag(own) + U_g W_g^T``) and its inverse."""
+
+    members: np.ndarray
+    block: FloatArray
+    inverse: FloatArray
+
+
+def _nest_blocks(parts: _JacobianParts, groups) -> list[_NestBlock]:
+    """Each nest's block ``-diag(own) + U_g W_g^T`` of the Jacobian without its across-class
+    low-rank term ``U V^T``, with its inverse."""
     order, starts, _ = groups
     ends = np.r_[starts[1:], order.size]
+    contiguous = bool((order[1:] > order[:-1]).all())  # offers already sorted by nest
     blocks = []
     for a, b in zip(starts, ends, strict=True):
         members = order[a:b]
+        sel = slice(a, b) if contiguous else members  # a view, not a gather, when sorted
         own = parts.own[members]
         if parts.wn is None:
-            blocks.append((members, np.diag(-1.0 / np.maximum(own, 1e-300))))
+            blocks.append(_NestBlock(members, np.diag(-own),
+                                     np.diag(-1.0 / np.maximum(own, 1e-300))))
             continue
-        jac = parts.u[members] @ parts.wn[:, members]
+        jac = parts.u[sel] @ parts.wn[:, sel]
         jac[np.diag_indices_from(jac)] -= own
         try:
-            blocks.append((members, np.linalg.inv(jac)))
+            blocks.append(_NestBlock(members, jac, np.linalg.inv(jac)))
         except np.linalg.LinAlgError:
-            blocks.append((members, np.diag(-1.0 / np.maximum(own, 1e-300))))
+            blocks.append(_NestBlock(members, jac, np.diag(-1.0 / np.maximum(own, 1e-300))))
     return blocks
 
 
-def _apply_blocks(blocks, x: FloatArray) -> FloatArray:
+def _block_matrix(blocks: list[_NestBlock], n: int, *, inverse: bool):
+    """The nest blocks (or their inverses) as one sparse (n, n) matrix in offer order."""
+    from scipy import sparse
+
+    rows = np.concatenate([np.repeat(b.members, b.members.size) for b in blocks])
+    cols = np.concatenate([np.tile(b.members, b.members.size) for b in blocks])
+    vals = np.concatenate([(b.inverse if inverse else b.block).ravel() for b in blocks])
+    return sparse.csr_array((vals, (rows, cols)), shape=(n, n))
+
+
+def _apply_blocks(blocks: list[_NestBlock], x: FloatArray) -> FloatArray:
     out = np.empty_like(x)
-    for members, inv in blocks:
-        out[members] = inv @ x[members]
+    for b in blocks:
+        out[b.members] = b.inverse @ x[b.members]
     return out
 
 
@@ -469,17 +695,28 @@ def _woodbury_solve(parts: _JacobianParts, blocks, rhs: FloatArray) -> FloatArra
     return z - y @ t
 
 
-def _block_jacobi(blocks, n: int) -> LinearOperator:
-    """Preconditioner: the inverse of the Jacobian's within-nest diagonal blocks.
-
-    Each provider's offers are close substitutes (the nested logit), so much of the
-    Jacobian's weight sits in its nest blocks; inverting them exactly leaves GMRES the
-    coupling across nests to resolve.
-    """
-    return LinearOperator((n, n), matvec=lambda x: _apply_blocks(blocks, x), dtype=float)
-
-
 _DENSE_NEWTON_MAX = 150
+_MAX_STEP = 1.0
+#: Halvings of a Newton step that does not reduce the squared excess demand.
+_BACKTRACK = 4
+
+
+def _merit(d: _Demand, log_price: FloatArray, log_ask: FloatArray, cap: FloatArray,
+           tol: float, stale: np.ndarray) -> float:
+    """Squared log excess demand over the offers that bind at ``log_price``.
+
+    ``stale`` offers (a premium nobody pays, halving on their own) are left out, as they
+    are from the Newton step's own merit.
+    """
+    q = d.offer_demand
+    with np.errstate(divide="ignore", invalid="ignore"):
+        residual = np.nan_to_num(np.log(q) - np.log(cap), nan=0.0)
+    binding = (((log_price > log_ask + 1e-15) | (q > cap * (1 + tol))) & (cap > 0) & (q > 0)
+               & ~stale)
+    residual = np.where(binding, residual, 0.0)
+    return float(residual @ residual)
+
+
 #: Above this many active classes the Woodbury solve gives way to GMRES.
 _WOODBURY_MAX_CLASSES = 800
 _FLOAT_MAX = float(np.finfo(np.float64).max)
@@ -488,6 +725,10 @@ _VOLUME_FLOOR = 1e-290
 _STALE_LOG_GAP = 30.0
 #: A class asking for more than exp(this) times the market's capacity is lifted.
 _FAR_LOG_GAP = 30.0
+#: Up to this many binding offers the Jacobian is assembled and LU-solved (one BLAS-3
+#: product, ``2 A B^2`` flops) rather than solved by GMRES (``4 A B`` flops a product, but
+#: memory-bound and tens of products).
+_DENSE_ASSEMBLY_MAX = 400
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
@@ -534,7 +775,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
             _check_warm_start(warm_start, supply.ask)
         return clear_step(supply, demand, reservation_price)
     _validate.money_fits(supply.ask, supply.capacity, demand.tariff)
-    terms = choice_terms(supply, demand)
+    terms = _cached_choice_terms(supply, demand)
     rows, active = _active_terms(terms, demand)
     ask = supply.ask
     cap = supply.capacity
@@ -562,12 +803,12 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     rounds = 0
     converged = False
     damping, last_gap = 1.0, np.inf
+    price = np.maximum(np.exp(log_price), ask)
+    if d is None:  # lifted: _lift_start's demand was at the unlifted prices
+        d = _demand_at(price, rows, active, demand)
+    if at_ask is None:
+        at_ask = d
     while True:
-        price = np.maximum(np.exp(log_price), ask)
-        if rounds > 0 or d is None:  # the first demand comes from _lift_start
-            d = _demand_at(price, rows, active, demand)
-        if rounds == 0 and at_ask is None:
-            at_ask = d
         q = d.offer_demand
         with np.errstate(divide="ignore", invalid="ignore"):
             residual = np.log(q) - np.log(cap)  # +inf where cap == 0 and q > 0
@@ -584,28 +825,45 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         stale = premium & (residual < -_STALE_LOG_GAP)
         binding = (premium | over) & (cap > 0) & (q > 0) & ~stale
         residual = np.where(binding, residual, 0.0)
-        # Damp the Newton step while the largest excess demand is not shrinking.
         gap = float(np.abs(residual).max())
+        # Damp the Newton step while the largest excess demand is not shrinking.
         damping = min(1.0, 2.0 * damping) if gap < last_gap else max(damping / 2.0, 1 / 16)
         last_gap = gap
         step = damping * _newton_step(d, active, binding, residual)
-        step = np.clip(step, -1.0, 1.0)  # at most a factor e per round
-        log_price = np.where(stale, 0.5 * (log_ask + log_price),
-                             np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
+        step = np.clip(step, -_MAX_STEP, _MAX_STEP)  # at most a factor e per round
+        # Backtrack while the step does not reduce the squared excess demand of the offers
+        # that bind (Armijo): a full Newton step can jump between two binding sets for ever.
+        # A premium nobody pays halves in log whatever the step.
+        merit = float(residual @ residual)
+        for trial in range(_BACKTRACK + 1):
+            trial_log = np.where(stale, 0.5 * (log_ask + log_price),
+                                 np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
+            trial_price = np.maximum(np.exp(trial_log), ask)
+            trial_d = _demand_at(trial_price, rows, active, demand)
+            if trial == _BACKTRACK or _merit(trial_d, trial_log, log_ask, cap, tol, stale) < (
+                    1.0 - 1e-4) * merit:
+                break
+            step = step / 2.0
+        log_price, price, d = trial_log, trial_price, trial_d
         rounds += 1
 
     excess = d.offer_demand - cap
     ration = np.divide(cap, d.offer_demand, out=np.ones_like(cap), where=d.offer_demand > cap)
     ration = np.minimum(ration, 1.0)
     n_cls = demand.n_classes
-    shares = np.zeros((n_cls, supply.n_offers))
-    shares[rows] = d.shares
-    class_offer = np.zeros_like(shares)
     # A class buying under ~1e-290 M tokens has lost its digits to subnormal floats: it
     # buys nothing, on both sides of the book.
     live = d.class_volume >= _VOLUME_FLOOR
-    class_offer[rows] = (np.where(live, d.class_volume, 0.0)[rows, None] * d.shares
-                         * ration[None, :])
+    full = rows.size == n_cls
+    flows = np.where(live, d.class_volume, 0.0)[rows, None] * d.shares
+    flows *= ration[None, :]
+    if full:
+        shares, class_offer = d.shares, flows
+    else:
+        shares = np.zeros((n_cls, supply.n_offers))
+        shares[rows] = d.shares
+        class_offer = np.zeros_like(shares)
+        class_offer[rows] = flows
     offer_tokens = class_offer.sum(axis=0)
     offer_revenue = offer_tokens * price
 
@@ -616,14 +874,18 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     mean_paid = np.zeros(n_cls)
     served_frac = np.zeros(n_cls)
     paid_per_token = np.zeros(n_cls)
-    mean_paid[rows] = (d.shares * d.paid).sum(axis=1)
+    tariffed = active.kernel.tariffed
+    paid_shares = d.shares * active.tariff_factor if tariffed else d.shares  # (A, O)
+    mean_paid[rows] = paid_shares @ price
     served = d.shares * ration[None, :]
     served_frac[rows] = np.where(live[rows], served.sum(axis=1), 0.0)
     # Price paid per token served, averaged with weights that sum to one (the product of
     # a tiny ration and a tiny price would lose its digits in subnormals).
     total = served_frac[rows, None]
     weight = np.divide(served, total, out=np.zeros_like(served), where=total > 0)
-    paid_per_token[rows] = (weight * d.paid).sum(axis=1)
+    if tariffed:
+        weight *= active.tariff_factor
+    paid_per_token[rows] = weight @ price
     uncapped = demand.reference_demand * x_mult[cls]
     with np.errstate(divide="ignore", invalid="ignore"):
         affordable = np.where(mean_paid[cls] > 0, demand.budget / mean_paid[cls], np.inf)
@@ -637,7 +899,9 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     segment_unserved = np.maximum(segment_latent - segment_tokens, 0.0)
     segment_unserved_budget = np.maximum(uncapped - wanted, 0.0)
 
-    tariff_paid = (class_offer * price[None, :] * (terms.tariff_factor - 1.0)).sum(axis=1)
+    tariff_paid = np.zeros(n_cls)
+    if tariffed:
+        tariff_paid[rows] = (flows * (active.tariff_factor - 1.0)) @ price
     tariff_revenue = np.bincount(demand.class_nation, weights=tariff_paid,
                                  minlength=demand.tariff.shape[0])
     return ClearingResult(
@@ -677,7 +941,7 @@ def offer_demand(supply: SupplyBook, demand: DemandBook,
         price = supply.ask
     else:
         price = _as_float("price", price, supply.n_offers, positive=True)
-    terms = choice_terms(supply, demand)
+    terms = _cached_choice_terms(supply, demand)
     rows, active = _active_terms(terms, demand)
     return _demand_at(np.asarray(price, dtype=float), rows, active, demand).offer_demand
 

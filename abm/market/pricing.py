@@ -26,19 +26,25 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     by choice share; offers no class may buy get ``inf`` (no pricing power).
     """
     shares = result.class_shares  # (C, O)
-    n_prov = int(supply.provider.max()) + 1
-    # S_f,c: each provider's total share of each class, broadcast back to its offers.
-    owner = np.zeros((supply.n_offers, n_prov))
-    owner[np.arange(supply.n_offers), supply.provider] = 1.0
-    firm_share = (shares @ owner) @ owner.T  # (C, O)
-    alpha = demand.choice_sensitivity[:, None]
-    eps = demand.elasticity[:, None]
-    elasticity = alpha * (1.0 - firm_share) + eps * firm_share
+    provider = supply.provider
+    # S_f,c: each provider's total share of each class (offers grouped by provider, one pass
+    # over classes x offers), broadcast back to its offers.
+    order = np.argsort(provider, kind="stable")
+    sorted_p = provider[order]
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+    grouped = shares if (order[1:] > order[:-1]).all() else np.take(shares, order, axis=1)
+    group_of = np.cumsum(np.r_[0, sorted_p[1:] != sorted_p[:-1]])[np.argsort(order)]
+    firm_share = np.take(np.add.reduceat(grouped, starts, axis=1), group_of, axis=1)  # (C, O)
+    alpha = demand.choice_sensitivity
+    eps = demand.elasticity
     volume = result.class_offer_tokens
-    weight = np.where(volume.sum(axis=0) > 0, volume, shares)
+    sold = volume.sum(axis=0) > 0
+    weight = volume if sold.all() else np.where(sold, volume, shares)
     total = weight.sum(axis=0)
+    # sum_c weight (alpha (1 - S) + eps S) = alpha . weight + (eps - alpha) . (weight S)
+    weighted = alpha @ weight + (eps - alpha) @ (weight * firm_share)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = (weight * elasticity).sum(axis=0) / total
+        out = weighted / total
     return np.where(total > 0, out, np.inf)
 
 

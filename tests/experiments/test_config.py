@@ -67,7 +67,7 @@ def test_scenario_composes_validates_and_changes_only_what_it_names(hydra_compos
         assert changed - {"scenario.name", "scenario.description"}, "changes nothing"
 
 
-@pytest.mark.parametrize("size", ["small", "default", "world"])
+@pytest.mark.parametrize("size", ["small", "default", "world", "world_xl"])
 def test_sizes_compose(hydra_compose, size):
     run_cfg = validate(hydra_compose(f"size={size}"))
     assert run_cfg.size.name == size
@@ -77,6 +77,13 @@ def test_sizes_compose(hydra_compose, size):
         assert run_cfg.size.income_groups == 5
     if size == "world":
         assert run_cfg.size.synthetic and run_cfg.size.synthetic_nations == 200
+    if size == "world_xl":  # issue 12: >= 1e6 user segments (nation x group x use-case x 2)
+        from abm import calibration
+
+        assert run_cfg.size.synthetic and run_cfg.size.synthetic_nations == 200
+        assert run_cfg.size.synthetic_providers == 100
+        n_usecases = len(calibration.usecases())
+        assert 200 * run_cfg.size.income_groups * n_usecases * 2 >= 1_000_000
 
 
 def test_cli_overrides_compose_on_top_of_a_scenario(hydra_compose):

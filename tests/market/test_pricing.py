@@ -82,3 +82,29 @@ def test_elasticity_is_positive_and_inelastic_demand_hits_the_cap():
     assert_allclose(nash_bertrand_price(res, supply, demand, max_lerner=0.9), 0.5 / 0.1)
     with pytest.raises(ValueError, match="max_lerner"):
         nash_bertrand_price(res, supply, demand, max_lerner=1.0)
+
+
+def _elasticity_by_definition(res, supply, demand):
+    """own_price_elasticity written out offer by offer (the definition it vectorises)."""
+    shares, volume = res.class_shares, res.class_offer_tokens
+    out = np.empty(supply.n_offers)
+    for o in range(supply.n_offers):
+        mine = supply.provider == supply.provider[o]
+        firm = shares[:, mine].sum(axis=1)
+        e = demand.choice_sensitivity * (1 - firm) + demand.elasticity * firm
+        w = volume[:, o] if volume.sum(axis=0)[o] > 0 else shares[:, o]
+        out[o] = (w * e).sum() / w.sum() if w.sum() > 0 else np.inf
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_own_price_elasticity_matches_its_definition(seed):
+    from abm.market.synthetic import random_market
+
+    rng = np.random.default_rng(seed)
+    supply, demand = random_market(rng, n_offers=15, n_classes=12, tightness=0.6,
+                                   nesting=(0.0, 0.5))
+    res = clear(supply, demand)
+    got = own_price_elasticity(res, supply, demand)
+    want = _elasticity_by_definition(res, supply, demand)
+    assert_allclose(got, want, rtol=1e-12)
