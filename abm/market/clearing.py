@@ -539,10 +539,14 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     if d.nest_share is None:
         return _JacobianParts(idx, u, v, own, None, None)
     nest_b = terms.nest_of[idx]
-    # W[c, o] = alpha_c (1 / rho_c - 1) s_{o|g,c} with s_{o|g,c} = s_co / S_gc
-    factor = np.divide((alpha * (1.0 / rho - 1.0))[:, None], d.nest_share,
-                       out=np.zeros_like(d.nest_share), where=d.nest_share > 0)
-    wn = sh * np.take(factor, nest_b, axis=1)
+    # W[c, o] = alpha_c (1 / rho_c - 1) s_{o|g,c} with s_{o|g,c} = s_co / S_gc, divided
+    # offer by offer: 1 / S_gc overflows for a subnormal nest share (and inf * 0 is NaN),
+    # while s_co / S_gc is a share within [0, 1].
+    ns = np.take(d.nest_share, nest_b, axis=1)  # (A, B)
+    with np.errstate(over="ignore"):
+        wn = np.divide(sh, ns, out=np.zeros_like(sh), where=ns > 0)
+    np.minimum(wn, 1.0, out=wn)
+    wn *= (alpha * (1.0 / rho - 1.0))[:, None]
     return _JacobianParts(idx, u, v, own, nest_b, wn)
 
 

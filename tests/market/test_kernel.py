@@ -209,3 +209,21 @@ def test_backtracking_breaks_a_newton_two_cycle():
     res = clearing.clear(supply, demand, tol=1e-9, max_rounds=300)
     assert res.converged and res.rounds < 50
     assert (res.offer_tokens <= supply.capacity * (1 + 1e-9)).all()
+
+
+def test_a_subnormal_nest_share_gives_a_finite_jacobian():
+    """A nest whose share is subnormal (1 / share overflows) must not turn the within-nest
+    block into inf * 0 = NaN: ``s_co / S_gc`` is a share in [0, 1] whatever ``S_gc`` is.
+    (Found by the parameter hypercube: a NaN Newton step, then NaN prices.)"""
+    d, active, binding, _ = _binding_parts(5, 60, 30, (0.6, 0.6))
+    idx = np.flatnonzero(binding)
+    nest_share = d.nest_share.copy()
+    nests = active.nest_of[idx]
+    g = nests[0]
+    nest_share[:, g] = 1e-320  # subnormal: 1 / 1e-320 = inf
+    shares = d.shares.copy()
+    shares[:, np.flatnonzero(active.nest_of == g)] = 0.0
+    tiny = replace(d, nest_share=nest_share, shares=shares)
+    parts = _jacobian_parts(tiny, active, idx)
+    assert np.isfinite(parts.wn).all()
+    assert np.isfinite(parts.dense()).all()
