@@ -170,11 +170,17 @@ def fit_emulators(unit: np.ndarray, values: np.ndarray, targets: Sequence[Target
     not finite are left out of that moment's emulator. Raises ``ValueError`` when a moment
     has fewer than 4 usable points.
     """
+    unit = np.asarray(unit, dtype=float)
+    values = np.asarray(values, dtype=float)
+    with _one_thread():
+        return _fit(unit, values, targets, seed)
+
+
+def _fit(unit: np.ndarray, values: np.ndarray, targets: Sequence[Target], seed: int
+         ) -> Emulators:
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.model_selection import KFold, cross_val_predict
 
-    unit = np.asarray(unit, dtype=float)
-    values = np.asarray(values, dtype=float)
     n, k = unit.shape
     if values.ndim != 3 or values.shape[0] != n or values.shape[2] != len(targets):
         raise ValueError(f"values must be (n={n}, seeds, {len(targets)}), got {values.shape}")
@@ -223,13 +229,29 @@ def log_posterior(unit: np.ndarray, emulators: Emulators) -> np.ndarray:
 
 def sample_posterior(emulators: Emulators, k: int, seed: int = 0, walkers: int | None = None,
                      steps: int = 1500, burn: int = 500, draws: int = 1000) -> np.ndarray:
-    """``draws`` unit-cube points from the emulated posterior (emcee, seeded)."""
-    import emcee
+    """``draws`` unit-cube points from the emulated posterior (emcee, seeded).
 
+    Raises ``ValueError`` when ``steps <= burn``."""
     walkers = walkers or max(32, 4 * k)
     walkers += walkers % 2
     if steps <= burn:
         raise ValueError(f"steps ({steps}) must exceed burn ({burn})")
+    with _one_thread():
+        return _sample(emulators, k, seed, walkers, steps, burn, draws)
+
+
+def _one_thread():
+    """BLAS pools on one thread: the emulators' many small solves are ~10x slower with a
+    multi-threaded pool on a busy machine, and one thread gives the same bytes anywhere."""
+    from abm.threads import pinned
+
+    return pinned(1)
+
+
+def _sample(emulators: Emulators, k: int, seed: int, walkers: int, steps: int, burn: int,
+            draws: int) -> np.ndarray:
+    import emcee
+
     rng = np.random.default_rng(seed)
     # start around the best of a space-filling set of candidates
     cand = lhs(k, 512, seed)
@@ -304,6 +326,13 @@ def estimate(problem: Problem, unit: np.ndarray, values: np.ndarray,
              targets: Sequence[Target], seed: int = 0, steps: int = 1500, burn: int = 500,
              draws: int = 1000) -> Estimate:
     """Fit emulators to the design, sample the posterior, summarise (see the module doc)."""
+    with _one_thread():
+        return _estimate(problem, unit, values, targets, seed, steps, burn, draws)
+
+
+def _estimate(problem: Problem, unit: np.ndarray, values: np.ndarray,
+              targets: Sequence[Target], seed: int, steps: int, burn: int, draws: int
+              ) -> Estimate:
     emulators = fit_emulators(unit, values, targets, seed)
     chain = sample_posterior(emulators, problem.num_vars, seed, steps=steps, burn=burn,
                              draws=draws)
