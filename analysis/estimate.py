@@ -20,10 +20,15 @@ through :mod:`analysis.experiments` with any launcher):
 
 The report (printed, and ``estimate.json`` with figures and ``figures.json`` in ``--out``)
 gives the Morris ranking, the estimates, the fit, the identification matrix and the
-hindcast. The full preset writes ``estimated.csv`` and ``posterior.parquet`` to
-``abm/calibration/``; the small preset (a quick end-to-end check) writes them to ``--out``
-only, so it never replaces the full estimates. Whether estimates become the defaults of
-``parameters.csv`` is decided by hand and recorded in its ``source`` column.
+hindcast. Either preset writes ``estimated.csv`` and ``posterior.parquet`` to
+``abm/calibration/`` (or ``--calibration-dir``); the ``method`` column of ``estimated.csv``
+names the preset and design they come from. The estimates do **not** become the defaults of
+``parameters.csv``: the defaults pass the 21-moment validation at default size
+(``python -m abm.validate``), while the packaged estimates come from the small preset (size
+small, 5 nations, one seed per point), whose moments are not the world's. An estimate from
+the full preset that passes the validation at default size may replace a default, with the
+change recorded in that row's ``source`` column ("estimated: analysis.estimate, full
+preset, <date>").
 
 Usage::
 
@@ -251,20 +256,25 @@ def design_and_fit(options: Options, preset_name: str, parameters: Sequence[str]
     return Fit(exp, problem, unit, values, result)
 
 
-def estimated_table(fit: emu.Estimate, moments: Sequence[str]) -> pd.DataFrame:
-    """The contract table of ``estimated.csv``: one row per parameter."""
+def estimated_table(fit: emu.Estimate, moments: Sequence[str], setting: str = ""
+                    ) -> pd.DataFrame:
+    """The contract table of ``estimated.csv``: one row per parameter; ``method`` names the
+    method, the interval and the setting (preset, design, size) the estimate comes from."""
     s = fit.summary
+    method = f"{METHOD}; posterior median, central {emu.INTERVAL:.0%} interval" + \
+        (f"; {setting}" if setting else "")
     return pd.DataFrame({"parameter": s["parameter"], "estimate": s["estimate"],
-                         "low": s["low"], "high": s["high"], "method": METHOD,
+                         "low": s["low"], "high": s["high"], "method": method,
                          "moments": ";".join(moments)})[list(ESTIMATED_COLUMNS)]
 
 
-def write_estimates(fit: emu.Estimate, moments: Sequence[str], directory: Path) -> list[Path]:
+def write_estimates(fit: emu.Estimate, moments: Sequence[str], directory: Path,
+                    setting: str = "") -> list[Path]:
     """``estimated.csv`` and ``posterior.parquet`` into ``directory`` (atomically)."""
     from abm.outputs import atomic_write_bytes, parquet_bytes
 
     directory.mkdir(parents=True, exist_ok=True)
-    table = estimated_table(fit, moments)
+    table = estimated_table(fit, moments, setting)
     csv = table.to_csv(index=False, float_format="%.6g", lineterminator="\n").encode()
     atomic_write_bytes(directory / "estimated.csv", csv)
     draws = fit.draws.copy()
@@ -333,7 +343,10 @@ def predictive_table(values: pd.DataFrame, plan: pd.DataFrame, table: pd.DataFra
                      moments: Sequence[str], used: Sequence[str]) -> pd.DataFrame:
     """Per moment: data and band, the model at the estimate (mean over seeds), the posterior
     predictive median and central 90% interval over draws x seeds, whether the data point
-    lies in that interval, and whether the fit used the moment."""
+    lies in that interval (``data_in_interval``: the interval covers parameter and seed
+    uncertainty, not the data's own, so a fitted moment can miss it and still sit in its
+    band), whether the median lies in the data's band (``median_in_band``), and whether the
+    fit used the moment."""
     q = (1.0 - emu.INTERVAL) / 2.0
     by = table.set_index("moment")
     rows = []
@@ -353,6 +366,8 @@ def predictive_table(values: pd.DataFrame, plan: pd.DataFrame, table: pd.DataFra
                      "median": float(np.median(pred)) if pred.size else math.nan,
                      "low": lo, "high": hi,
                      "data_in_interval": bool(lo <= r["value"] <= hi) if pred.size else None,
+                     "median_in_band": bool(r["low"] <= np.median(pred) <= r["high"])
+                     if pred.size else None,
                      "used_in_fit": m in used})
     return pd.DataFrame(rows)
 
@@ -450,7 +465,7 @@ def format_report(rep: Report) -> str:
         f"draws x seeds): fit moment by moment and hindcast of held-out moments",
         text_table(rep.predictive, ["moment", "period", "data", "band_low", "band_high",
                                     "at_estimate", "median", "low", "high",
-                                    "data_in_interval", "used_in_fit"]),
+                                    "data_in_interval", "median_in_band", "used_in_fit"]),
         "",
         "4. Validation targets at the estimate (model mean over seeds against each band)",
         text_table(rep.validation, ["moment", "period", "data", "low", "high", "mean",
@@ -534,8 +549,10 @@ def run(options: Options, preset_name: str = "full", out: Path = DEFAULT_OUT,
     fit = design_and_fit(options, preset_name, parameters, fit_targets)
     timings["design_fit_s"] = time.time() - t1
 
-    calibration_dir = calibration_dir or (CALIBRATION_DIR if preset_name == "full" else out)
-    files = write_estimates(fit.result, fit_moments, Path(calibration_dir))
+    calibration_dir = calibration_dir or CALIBRATION_DIR
+    setting = (f"{preset_name} preset: {len(fit.unit)} points x {fit.values.shape[1]} seeds "
+               f"at size {fit.experiment.spec['size']}, {fit.experiment.spec['months']} months")
+    files = write_estimates(fit.result, fit_moments, Path(calibration_dir), setting)
     _say(options, f"stage 3/4: wrote {', '.join(str(f) for f in files)}")
 
     t2 = time.time()
@@ -603,7 +620,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="report directory (default outputs/estimate[-small])")
     p.add_argument("--calibration-dir", default=None,
                    help="where estimated.csv and posterior.parquet go (default: "
-                        "abm/calibration for the full preset, --out for small)")
+                        "abm/calibration)")
     p.add_argument("--quiet", action="store_true")
     return p
 

@@ -532,7 +532,6 @@ def prepare_rows(name: str, options: Options, names: list[str], rows: Any,
     from analysis.sobol_sweeper import samples_csv
 
     path = experiment_file(name)
-    text = path.read_text()
     cfg = OmegaConf.load(path)
     if OmegaConf.select(cfg, "hydra.sweeper.samples", default="absent") == "absent":
         raise ExperimentError(f"{path}: a rows experiment selects the abm_sobol sweeper "
@@ -545,11 +544,19 @@ def prepare_rows(name: str, options: Options, names: list[str], rows: Any,
     if months is None:
         months = int(options.months if options.months is not None else cfg.get("months", 132))
     code = code_hash()
+    # The hash covers the YAML as Hydra reads it, less `hydra.sweeper.settings` (the
+    # analysis's settings, which the sweeper ignores: what they change reaches the runs only
+    # through the rows, hashed above) and less comments, so editing a preset the rows do not
+    # use, or a comment, keeps the cached runs.
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(plain, dict)
+    plain.get("hydra", {}).get("sweeper", {}).pop("settings", None)
     full_spec = {"experiment": name, "kind": "rows", "size": options.size,
                  "months": int(months), "overrides": list(overrides),
                  "columns": list(names), "rows": len(rows),
                  "samples_sha256": hashlib.sha256(data).hexdigest(),
-                 "file_sha256": hashlib.sha256(text.encode()).hexdigest(), **(spec or {})}
+                 "config_sha256": hashlib.sha256(_canonical(plain).encode()).hexdigest(),
+                 **(spec or {})}
     digest = hashlib.sha256(_canonical({"spec": full_spec, "code": code}).encode()).hexdigest()
     directory = options.cache / f"{name}-{digest[:12]}"
     base = [f"+experiment={name}", f"size={options.size}", f"months={int(months)}",
