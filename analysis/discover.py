@@ -1,5 +1,5 @@
 """Scenario discovery: which futures produce a cognitive divide? ``python -m analysis.discover``
-(``make discover``; ``make discover-small`` for the small preset).
+(``make discover``: the small preset; ``make discover-full``: the full one).
 
 Runs (or reuses) the ``discover`` experiment (``conf/experiment/discover.yaml``): a Latin
 hypercube over the plausible ranges of the parameters the Morris screening ranks highest on
@@ -13,7 +13,7 @@ and their ``figures.json`` into ``--out`` (``outputs/discover[-small]``).
 
 Usage::
 
-    python -m analysis.discover [--preset full|small] [--launcher basic|joblib|ray]
+    python -m analysis.discover [--preset small|full] [--launcher basic|joblib|ray]
         [--jobs N] [--hydra-arg K=V] [--cache DIR] [--out DIR]
 """
 
@@ -78,7 +78,7 @@ def choose_parameters(options: Options, preset_name: str, settings: dict[str, An
     return list(ranking["parameter"].iloc[:n]), f"Morris screening ({screening.experiment.key})"
 
 
-def run(options: Options, preset_name: str = "full") -> Discovery:
+def run(options: Options, preset_name: str = "small") -> Discovery:
     t0 = time.time()
     s = est.preset(preset_name, "discover")
     params, source = choose_parameters(options, preset_name, s)
@@ -248,7 +248,7 @@ def write(d: Discovery, out: Path) -> list[dict[str, Any]]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analysis.discover",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=est.PRESETS, default="full",
+    p.add_argument("--preset", choices=est.PRESETS, default="small",
                    help="full (>= 1,000 runs; heavy, see README) or small (a quick check)")
     p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
     p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")

@@ -1,5 +1,5 @@
 """Estimate the uncertain parameters from data: ``python -m analysis.estimate``
-(``make estimate``; ``make estimate-small`` for the small preset).
+(``make estimate``: the small preset; ``make estimate-full``: the full one).
 
 Four stages, each a cached, resumable Hydra experiment (``conf/experiment/<name>.yaml``, run
 through :mod:`analysis.experiments` with any launcher):
@@ -23,16 +23,16 @@ gives the Morris ranking, the estimates, the fit, the identification matrix and 
 hindcast. Either preset writes ``estimated.csv`` and ``posterior.parquet`` to
 ``abm/calibration/`` (or ``--calibration-dir``); the ``method`` column of ``estimated.csv``
 names the preset and design they come from. The estimates do **not** become the defaults of
-``parameters.csv``: the defaults pass the 21-moment validation at default size
-(``python -m abm.validate``), while the packaged estimates come from the small preset (size
-small, 5 nations, one seed per point), whose moments are not the world's. An estimate from
-the full preset that passes the validation at default size may replace a default, with the
+``parameters.csv``: the defaults pass the 21-moment validation at ten seeds
+(``python -m abm.validate``), while the packaged estimates come from the small preset
+(Morris with r = 2, 40 design points at one seed each), too coarse to overrule them. An
+estimate from the full preset that passes the validation may replace a default, with the
 change recorded in that row's ``source`` column ("estimated: analysis.estimate, full
 preset, <date>").
 
 Usage::
 
-    python -m analysis.estimate [--preset full|small] [--launcher basic|joblib|ray]
+    python -m analysis.estimate [--preset small|full] [--launcher basic|joblib|ray]
         [--jobs N] [--hydra-arg K=V] [--cache DIR] [--out DIR] [--calibration-dir DIR]
 """
 
@@ -396,6 +396,7 @@ class Report:
     predictive: pd.DataFrame
     validation: pd.DataFrame
     posterior_experiment: ex.Experiment
+    plan: pd.DataFrame = field(default_factory=pd.DataFrame)  # draw (-1: estimate), seed
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -523,7 +524,7 @@ def _say(options: Options, message: str) -> None:
         print(f"analysis.estimate: {message}", file=sys.stderr, flush=True)
 
 
-def run(options: Options, preset_name: str = "full", out: Path = DEFAULT_OUT,
+def run(options: Options, preset_name: str = "small", out: Path = DEFAULT_OUT,
         calibration_dir: Path | None = None) -> Report:
     """The four stages; writes the estimates, the report and the figures."""
     from abm.outputs import atomic_write_bytes
@@ -569,7 +570,7 @@ def run(options: Options, preset_name: str = "full", out: Path = DEFAULT_OUT,
     predictive = predictive_table(values, plan, table, [*fit_moments, *held_out], fit_moments)
     validation = validation_at_estimate(values, plan)
     rep = Report(preset_name, screening, scores, parameters, fit, predictive, validation,
-                 post, files, timings)
+                 post, plan, files, timings)
 
     style.use_agg()
     style.apply()
@@ -609,7 +610,7 @@ def run(options: Options, preset_name: str = "full", out: Path = DEFAULT_OUT,
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analysis.estimate",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=PRESETS, default="full",
+    p.add_argument("--preset", choices=PRESETS, default="small",
                    help="full (the estimates; heavy, see README) or small (a quick check)")
     p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
     p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")

@@ -151,6 +151,67 @@ def fig_fit(rep: Report):
     return fig, {"predictive": pred.round(8).to_dict("records")}
 
 
+BAND_OUTCOMES = ("hhi_revenue", "rent_share", "lerner", "gini_access", "open_weight_share",
+                 "inference_share")
+BAND_LABELS = {**oc.HEADLINE_LABELS, "inference_share": "inference share"}
+
+
+def band_series(rep: Report) -> dict[str, dict[str, np.ndarray]]:
+    """Quarterly means of :data:`BAND_OUTCOMES` for every run of the posterior experiment:
+    ``{outcome: {"at_estimate": (seeds, quarters), "posterior": (draws x seeds, quarters)}}``
+    and ``"quarter"`` (the quarters' start months)."""
+    import pandas as pd
+
+    from analysis.experiments import row_dir
+
+    plan = rep.plan
+    cols = list(BAND_OUTCOMES)
+    series = []
+    for i in range(len(plan)):
+        g = pd.read_parquet(row_dir(rep.posterior_experiment, i) / "global.parquet",
+                            columns=["month", *cols])
+        q = g.groupby(g["month"] // 3)[cols].mean()
+        series.append(q)
+    quarters = series[0].index.to_numpy() * 3
+    point = plan["draw"].to_numpy() == -1
+    out: dict[str, dict[str, np.ndarray]] = {"quarter": {"month": quarters}}
+    for c in cols:
+        mat = np.stack([s[c].to_numpy(float) for s in series])
+        out[c] = {"at_estimate": mat[point], "posterior": mat[~point]}
+    return out
+
+
+def fig_bands(rep: Report):
+    """Headline outcomes over time with two 90% bands: seeds at the estimate (seed noise
+    only) and posterior draws x seeds (parameter uncertainty too)."""
+    plt = _plt()
+    data = band_series(rep)
+    months = data["quarter"]["month"]
+    years = 2025 + months / 12.0
+    fig, axes = plt.subplots(2, 3, figsize=(style.WIDTH_IN, 4.2), squeeze=False)
+    for ax, c in zip(axes.flat, BAND_OUTCOMES, strict=True):
+        post, point = data[c]["posterior"], data[c]["at_estimate"]
+        lo, mid, hi = np.nanquantile(post, [0.05, 0.5, 0.95], axis=0)
+        ax.fill_between(years, lo, hi, color="#de8f05", alpha=0.3, linewidth=0,
+                        label="posterior draws x seeds (90%)")
+        ax.plot(years, mid, color="#de8f05", linewidth=1.0)
+        plo, phi = np.nanquantile(point, [0.05, 0.95], axis=0)
+        ax.fill_between(years, plo, phi, color="#0173b2", alpha=0.35, linewidth=0,
+                        label="seeds at the estimate (90%)")
+        ax.plot(years, np.nanmean(point, axis=0), color="#0173b2", linewidth=1.0)
+        ax.set_title(BAND_LABELS.get(c, c), fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes.flat[0].legend(fontsize=5, loc="best")
+    n_draws = int(rep.plan.loc[rep.plan["draw"] >= 0, "draw"].nunique())
+    seeds = int(rep.plan["seed"].nunique())
+    fig.suptitle(f"Parameter uncertainty: {n_draws} posterior draws x {seeds} seeds against "
+                 f"{seeds} seeds at the estimate (quarterly means)", fontsize=8)
+    fig.tight_layout()
+    return fig, {"bands": "posterior draws x seeds", "draws": n_draws, "seeds": seeds,
+                 "runs_per_band": n_draws * seeds, "interval": 0.9,
+                 "outcomes": list(BAND_OUTCOMES)}
+
+
 FIGURES: tuple[Spec, ...] = (
     Spec("morris", "est01_morris", "Morris screening of every parameter with a range",
          lambda r: r.screening.experiment, fig_morris),
@@ -160,4 +221,6 @@ FIGURES: tuple[Spec, ...] = (
          lambda r: r.fit.experiment, fig_identification),
     Spec("fit", "est04_fit_hindcast", "Fit and hindcast with predictive intervals",
          lambda r: r.posterior_experiment, fig_fit),
+    Spec("bands", "est05_uncertainty_bands", "Headline outcomes with parameter-uncertainty "
+         "bands (posterior draws x seeds)", lambda r: r.posterior_experiment, fig_bands),
 )

@@ -67,7 +67,9 @@ def test_estimate_runs_end_to_end_writes_its_contract_files_and_resumes(tmp_path
 
     manifest = json.loads((tmp_path / "out" / "figures.json").read_text())
     ids = [f["id"] for f in manifest["figures"]]
-    assert ids == ["morris", "posterior", "identification", "fit"]
+    assert ids == ["morris", "posterior", "identification", "fit", "bands"]
+    bands = manifest["figures"][4]["notes"]
+    assert (bands["draws"], bands["seeds"]) == (2, 1)  # says which bands, how many draws
     ranked = manifest["figures"][0]["notes"]["ranked"]
     assert sorted(r["parameter"] for r in ranked) == sorted(TINY["morris"]["parameters"])
     assert [r["rank"] for r in ranked] == [1, 2, 3]
