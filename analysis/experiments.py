@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abm.calibration.sources import NOT_TABLES
+
 REPO = Path(__file__).resolve().parents[1]
 SIZES = ("small", "default", "world")
 LAUNCHERS = ("basic", "joblib", "ray")
@@ -90,7 +92,7 @@ PRESENTATION = ("abm/dashboard/", "abm/plots.py", "abm/report.py", "abm/summary.
                 "abm/cli_help.py")
 # Outputs of ``python -m analysis.estimate`` kept beside the calibration tables: the model
 # never reads them, and rewriting them must not throw away the experiments behind them.
-ESTIMATION_OUTPUTS = ("abm/calibration/estimated.csv",)
+ESTIMATION_OUTPUTS = tuple(f"abm/calibration/{name}" for name in sorted(NOT_TABLES))
 
 
 def _code_files() -> list[tuple[str, Path]]:

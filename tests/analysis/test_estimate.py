@@ -159,3 +159,19 @@ def test_a_rows_experiment_is_keyed_by_its_rows_not_by_its_settings_or_comments(
     path.write_text("months: 13\n")
     with pytest.raises(ExperimentError, match="selects the abm_sobol sweeper"):
         ex.prepare_rows("rowsexp", options, ["seed"], [[0]])
+
+
+def test_new_estimates_change_no_run_hash(tmp_path, monkeypatch):
+    """estimated.csv sits beside the calibration tables but is no table: rewriting it keeps
+    every run's config hash and every experiment's code hash."""
+    from abm import calibration as cal
+    from abm.calibration import sources
+    from analysis import experiments as ex
+
+    assert "estimated.csv" not in sources.packaged_tables()
+    assert "estimated.csv" not in sources.fingerprint()["tables"]
+    assert not any(name.endswith("estimated.csv") for name, _ in ex._code_files())
+    with pytest.raises(sources.DataDirError, match="not a calibration table"):
+        (tmp_path / "estimated.csv").write_text("parameter\n")
+        cal.clear_cache()
+        sources.data_files(tmp_path)
