@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 
 .PHONY: setup setup-test setup-estimate run test test-fast lint bench validate figures figures-small overview
-.PHONY: estimate estimate-full discover discover-full
+.PHONY: estimate estimate-full discover discover-full sobol-study sobol-study-full
 setup:
 	@bash scripts/setup.sh
 
@@ -79,3 +79,12 @@ discover: setup-estimate
 
 discover-full: setup-estimate
 	$(PY) -m analysis.discover --preset full $(DISCOVER_ARGS)
+
+# Sobol done right (issue 10): n doubling until the indices settle, at 2027/2030/2035, and
+# second-order indices of the top 4; `make sobol-study` is the small preset.
+SOBOL_STUDY_ARGS ?=
+sobol-study: setup-estimate
+	$(PY) -m analysis.sobol_study --preset small $(SOBOL_STUDY_ARGS)
+
+sobol-study-full: setup-estimate
+	$(PY) -m analysis.sobol_study --preset full $(SOBOL_STUDY_ARGS)

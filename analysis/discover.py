@@ -59,16 +59,17 @@ class Discovery:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def choose_parameters(options: Options, preset_name: str, settings: dict[str, Any]
-                      ) -> tuple[list[str], str]:
-    """The parameters of the hypercube: a list given in the settings, or the top
-    ``n_parameters`` of the Morris ranking on the headline outcomes."""
+def choose_parameters(options: Options, preset_name: str, settings: dict[str, Any],
+                      experiment: str = "discover") -> tuple[list[str], str]:
+    """The parameters of ``experiment``: a list given in its settings, or the top
+    ``n_parameters`` of the Morris ranking on the headline outcomes (the ``morris``
+    experiment at the same preset, shared through the cache)."""
     given = settings.get("parameters", "screened")
     if isinstance(given, list | tuple):
-        return list(given), "conf/experiment/discover.yaml"
+        return list(given), f"conf/experiment/{experiment}.yaml"
     if given != "screened":
-        raise ExperimentError(f"conf/experiment/discover.yaml: parameters must be 'screened' "
-                              f"or a list of parameter keys, got {given!r}")
+        raise ExperimentError(f"conf/experiment/{experiment}.yaml: parameters must be "
+                              f"'screened' or a list of parameter keys, got {given!r}")
     s_est = est.preset(preset_name, "estimate")
     table = est.targets_table()
     fit_targets = emu.targets_from_table(table, list(s_est["moments"]))

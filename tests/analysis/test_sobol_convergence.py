@@ -67,3 +67,30 @@ def test_second_order_finds_the_one_interaction():
 def test_bad_sizes_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         converge(ISHIGAMI, evaluate_ishigami, **kwargs)
+
+
+@pytest.mark.slow
+def test_the_study_runs_the_model_through_cached_rows_sweeps(tmp_path, monkeypatch):
+    import json
+
+    from analysis import estimate as est
+    from analysis import sobol_study
+    from analysis.experiments import Options
+
+    tiny = {"parameters": ["demand.elasticity", "open_source.lag_months"], "years": [2025],
+            "tol": 0.05, "sample_seed": 1, "second_order_top": 2, "size": "small",
+            "months": 13, "n0": 2, "n_max": 4, "n_second": 2}
+    monkeypatch.setattr(est, "preset", lambda name, experiment: dict(tiny))
+    options = Options(cache_dir=tmp_path / "cache", verbose=False)
+    st = sobol_study.run(options, "small")
+    assert list(st.convergence.history["n"]) == [2, 4]
+    assert st.outputs == [f"{o}@2025" for o in sobol_study.oc.HEADLINE]
+    assert sorted(st.top) == sorted(tiny["parameters"]) and len(st.s2) == 6  # 1 pair x 6
+    assert [e.expected_runs for e in st.experiments] == [2 * 4, 4 * 4, 2 * 6]
+    figures = sobol_study.write(st, tmp_path / "out")
+    assert [f["id"] for f in figures] == ["convergence", "by_year", "second_order"]
+    assert json.loads((tmp_path / "out" / "figures.json").read_text())["figures"]
+    # a second study reuses every run
+    again = sobol_study.run(options, "small")
+    assert [e.key for e in again.experiments] == [e.key for e in st.experiments]
+    pd.testing.assert_frame_equal(again.s2, st.s2)
