@@ -64,7 +64,7 @@ dashboard: setup
 # and the 2026 hindcast. `make estimate` is the small preset (end to end in under 15 minutes on
 # 2 cores); `make estimate-full` the full one (heavy: see README "Estimating the parameters");
 # e.g. make estimate-full ESTIMATE_ARGS="--launcher joblib --jobs 8"
-ESTIMATE_ARGS ?=
+ESTIMATE_ARGS ?= --launcher joblib --jobs 2
 estimate: setup-estimate
 	$(PY) -m analysis.estimate --preset small $(ESTIMATE_ARGS)
 
@@ -73,7 +73,7 @@ estimate-full: setup-estimate
 
 # Scenario discovery (issue 10): a Latin hypercube and PRIM boxes for the three divide conditions;
 # `make discover` is the small preset, `make discover-full` the >= 1,000-run one.
-DISCOVER_ARGS ?=
+DISCOVER_ARGS ?= --launcher joblib --jobs 2
 discover: setup-estimate
 	$(PY) -m analysis.discover --preset small $(DISCOVER_ARGS)
 

@@ -551,7 +551,9 @@ def run(options: Options, preset_name: str = "small", out: Path = DEFAULT_OUT,
     timings["design_fit_s"] = time.time() - t1
 
     calibration_dir = calibration_dir or CALIBRATION_DIR
-    setting = (f"{preset_name} preset: {len(fit.unit)} points x {fit.values.shape[1]} seeds "
+    n_seeds = fit.values.shape[1]
+    setting = (f"{preset_name} preset: {len(fit.unit)} points x {n_seeds} "
+               f"seed{'s' if n_seeds != 1 else ''} "
                f"at size {fit.experiment.spec['size']}, {fit.experiment.spec['months']} months")
     files = write_estimates(fit.result, fit_moments, Path(calibration_dir), setting)
     _say(options, f"stage 3/4: wrote {', '.join(str(f) for f in files)}")

@@ -127,7 +127,7 @@ def fig_fit(rep: Report):
     n = len(pred)
     cols = 4
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(style.WIDTH_IN, 1.25 * rows + 0.5),
+    fig, axes = plt.subplots(rows, cols, figsize=(style.WIDTH_IN, 1.45 * rows + 0.5),
                              squeeze=False)
     for ax, r in zip(axes.flat, pred.itertuples(index=False), strict=False):
         ax.axvspan(r.band_low, r.band_high, color="#cfe3f3")
@@ -141,7 +141,7 @@ def fig_fit(rep: Report):
         ax.set_yticks([0.0, 1.0], ["model", "data"], fontsize=6)
         ax.set_ylim(-0.8, 1.8)
         kind = "fit" if r.used_in_fit else "held out"
-        ax.set_title(f"{r.moment} ({r.period}, {kind})", fontsize=6)
+        ax.set_title(f"{r.moment}\n({r.period}, {kind})", fontsize=6)
         ax.tick_params(labelsize=5)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
