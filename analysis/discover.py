@@ -40,6 +40,7 @@ from analysis.prim import Box, find_box
 from analysis.sensitivity import Problem
 
 DEFAULT_OUT = REPO / "outputs" / "discover"
+SIGNIFICANT_QP = 0.05  # a restriction with a larger quasi-p-value could be chance
 
 
 def discover_outcomes(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
@@ -146,6 +147,10 @@ def format_report(d: Discovery) -> str:
             if len(box.limits):
                 parts.append(est.text_table(box.limits, ["parameter", "min", "max",
                                                          "range_min", "range_max", "qp"]))
+                if not (box.limits["qp"] < SIGNIFICANT_QP).any():
+                    parts.append(f"  no restriction is significant (every quasi-p-value >= "
+                                 f"{SIGNIFICANT_QP}): the condition does not depend on these "
+                                 "parameters within their ranges")
         parts.append("")
     return "\n".join(parts)
 

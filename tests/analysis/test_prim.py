@@ -42,3 +42,27 @@ def test_no_case_or_all_cases_gives_no_box_and_bad_input_is_refused():
         find_box(x, np.ones(3, dtype=bool))
     with pytest.raises(ValueError, match="min_coverage"):
         find_box(x, np.arange(len(x)) % 2 == 0, min_coverage=0.0)
+
+
+def test_the_discovery_report_says_when_no_restriction_is_significant():
+    from types import SimpleNamespace
+
+    from analysis import discover
+    from analysis import outcomes as oc
+
+    x, y = toy(1000, seed=0)
+    real = find_box(x, y)
+    # a box whose only restriction could be chance (few cases, a noise input)
+    rng = np.random.default_rng(4)
+    noise = find_box(x[["x2", "x3"]], rng.uniform(size=len(x)) < 0.9)
+    assert real is not None and noise is not None
+    names = list(oc.CONDITIONS)
+    d = SimpleNamespace(preset="test", inputs=x, problem=SimpleNamespace(num_vars=5),
+                        screened_from="a test", cases={n: 1 for n in names},
+                        boxes={names[0]: real, names[1]: noise, names[2]: None})
+    text = discover.format_report(d)
+    parts = text.split(names[1])
+    assert len(noise.limits) and (noise.limits["qp"] > 0.05).all()
+    assert "no restriction is significant" not in parts[0].split(names[0])[1]
+    assert "no restriction is significant" in parts[1]
+    assert "no box to find" in text
