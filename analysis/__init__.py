@@ -6,7 +6,9 @@ README, "Figures and notebooks", "Estimating the parameters", "Scenario discover
   (:mod:`analysis.screening`), estimates the identified ones (:mod:`analysis.emulator`) and
   hindcasts 2026;
 - ``python -m analysis.discover`` (:mod:`analysis.discover`) finds the PRIM boxes
-  (:mod:`analysis.prim`) of the divide conditions (:mod:`analysis.outcomes`).
+  (:mod:`analysis.prim`) of the divide conditions (:mod:`analysis.outcomes`);
+- ``python -m analysis.sobol_study`` (:mod:`analysis.sobol_study`) runs Sobol with n doubling
+  until stable, by year, with second-order indices (:mod:`analysis.sobol_convergence`).
 
 The submodules load on first use (``analysis.estimate`` and ``analysis.discover`` need the
 ``estimate`` extras: scikit-learn, emcee, EMA workbench).
@@ -18,7 +20,7 @@ import importlib
 from typing import Any
 
 __all__ = ["discover", "emulator", "estimate", "experiments", "figures", "outcomes", "prim",
-           "screening", "sensitivity"]
+           "screening", "sensitivity", "sobol_convergence", "sobol_study"]
 
 
 def __getattr__(name: str) -> Any:
