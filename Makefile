@@ -1,13 +1,18 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first.
 PY := .venv/bin/python
 
-.PHONY: setup setup-test run test test-fast lint bench validate figures figures-small overview
+.PHONY: setup setup-test setup-estimate run test test-fast lint bench validate figures figures-small overview
+.PHONY: estimate estimate-full discover discover-full sobol-study sobol-study-full
 setup:
 	@bash scripts/setup.sh
 
 # Tests also install the optional Ray group so the Ray-launcher test runs.
 setup-test:
-	@ABM_EXTRAS=dev,ray bash scripts/setup.sh
+	@ABM_EXTRAS=dev,ray,estimate bash scripts/setup.sh
+
+# Estimation and scenario discovery need the `estimate` extras (scikit-learn, emcee, EMA workbench).
+setup-estimate:
+	@ABM_EXTRAS=estimate bash scripts/setup.sh
 
 run: setup
 	$(PY) -m abm
@@ -54,3 +59,32 @@ DASHBOARD_ARGS ?=
 .PHONY: dashboard
 dashboard: setup
 	$(PY) -m abm.dashboard $(DASHBOARD_ARGS)
+
+# Estimation (issue 10): Morris screening, GP-emulator calibration, the model at posterior draws
+# and the 2026 hindcast. `make estimate` is the small preset (end to end in under 15 minutes on
+# 2 cores); `make estimate-full` the full one (heavy: see README "Estimating the parameters");
+# e.g. make estimate-full ESTIMATE_ARGS="--launcher joblib --jobs 8"
+ESTIMATE_ARGS ?= --launcher joblib --jobs 2
+estimate: setup-estimate
+	$(PY) -m analysis.estimate --preset small $(ESTIMATE_ARGS)
+
+estimate-full: setup-estimate
+	$(PY) -m analysis.estimate --preset full $(ESTIMATE_ARGS)
+
+# Scenario discovery (issue 10): a Latin hypercube and PRIM boxes for the three divide conditions;
+# `make discover` is the small preset, `make discover-full` the >= 1,000-run one.
+DISCOVER_ARGS ?= --launcher joblib --jobs 2
+discover: setup-estimate
+	$(PY) -m analysis.discover --preset small $(DISCOVER_ARGS)
+
+discover-full: setup-estimate
+	$(PY) -m analysis.discover --preset full $(DISCOVER_ARGS)
+
+# Sobol done right (issue 10): n doubling until the indices settle, at 2027/2030/2035, and
+# second-order indices of the top 4; `make sobol-study` is the small preset.
+SOBOL_STUDY_ARGS ?=
+sobol-study: setup-estimate
+	$(PY) -m analysis.sobol_study --preset small $(SOBOL_STUDY_ARGS)
+
+sobol-study-full: setup-estimate
+	$(PY) -m analysis.sobol_study --preset full $(SOBOL_STUDY_ARGS)

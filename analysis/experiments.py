@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abm.calibration.sources import NOT_TABLES
+
 REPO = Path(__file__).resolve().parents[1]
 SIZES = ("small", "default", "world")
 LAUNCHERS = ("basic", "joblib", "ray")
@@ -88,6 +90,9 @@ def scenario_names() -> list[str]:
 # throw away cached experiments.
 PRESENTATION = ("abm/dashboard/", "abm/plots.py", "abm/report.py", "abm/summary.py",
                 "abm/cli_help.py")
+# Outputs of ``python -m analysis.estimate`` kept beside the calibration tables: the model
+# never reads them, and rewriting them must not throw away the experiments behind them.
+ESTIMATION_OUTPUTS = tuple(f"abm/calibration/{name}" for name in sorted(NOT_TABLES))
 
 
 def _code_files() -> list[tuple[str, Path]]:
@@ -98,7 +103,8 @@ def _code_files() -> list[tuple[str, Path]]:
     files = [(rel, p) for p in pkg.rglob("*.py") if "__pycache__" not in p.parts
              for rel in [f"abm/{p.relative_to(pkg).as_posix()}"]
              if not rel.startswith(PRESENTATION)]
-    files += [(f"abm/calibration/{p.name}", p) for p in (pkg / "calibration").glob("*.csv")]
+    files += [(f"abm/calibration/{p.name}", p) for p in (pkg / "calibration").glob("*.csv")
+              if f"abm/calibration/{p.name}" not in ESTIMATION_OUTPUTS]
     files += [(f"conf/{p.relative_to(conf).as_posix()}", p)
               for pattern in ("config.yaml", "scenario/*.yaml", "size/*.yaml")
               for p in conf.glob(pattern)]
@@ -179,7 +185,7 @@ class Experiment:
     """One experiment resolved against :class:`Options`: what runs, and where."""
 
     name: str
-    kind: str                     # "grid" (basic sweeper) or "sobol" (abm_sobol sweeper)
+    kind: str                     # "grid" (basic sweeper), "sobol" or "rows" (abm_sobol)
     overrides: tuple[str, ...]    # the command line after `python -m abm --multirun`
     spec: dict[str, Any]          # what the hash covers (besides the code)
     hash: str
@@ -189,6 +195,7 @@ class Experiment:
     scenarios: tuple[str, ...] = ()
     seeds: tuple[int, ...] = ()
     sobol: dict[str, Any] = field(default_factory=dict)
+    samples: bytes = b""          # a rows experiment's sample CSV (see prepare_rows)
 
     @property
     def key(self) -> str:
@@ -399,6 +406,8 @@ def _run_logged(cmd: list[str], env: dict[str, str], log_path: Path, exp: Experi
             log.flush()
             shown = progress_line(raw.decode(errors="replace"))
             if shown:
+                if len(shown) > 200:  # a rows job names every sampled value: keep the ends
+                    shown = f"{shown[:110]} ... {shown[-60:]}"
                 _say(options, f"{exp.name} {shown}")
         return proc.wait()
 
@@ -497,6 +506,126 @@ def run_sobol(options: Options | None = None, name: str = "sobol", **kwargs: Any
     return exp, result
 
 
+# --------------------------------------------------------------------------- rows
+def experiment_settings(name: str) -> dict[str, Any]:
+    """The analysis settings of a rows experiment: ``hydra.sweeper.settings`` of its YAML
+    (the sweeper ignores them; they live there so that one file describes the experiment)."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(experiment_file(name))
+    node = OmegaConf.select(cfg, "hydra.sweeper.settings")
+    out = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    assert isinstance(out, dict)
+    return out
+
+
+def prepare_rows(name: str, options: Options, names: list[str], rows: Any,
+                 integer: list[bool] | None = None, overrides: tuple[str, ...] = (),
+                 months: int | None = None, spec: dict[str, Any] | None = None) -> Experiment:
+    """A *rows* experiment: one run per row of parameter values (``names`` columns, e.g.
+    ``demand.elasticity`` or ``seed``), run as one sweep of the ``abm_sobol`` sweeper that
+    experiment ``name`` selects. The hash covers the rows (the bytes of their CSV), the
+    command-line ``overrides`` (e.g. ``scenario=energy_shock``), ``months`` (else the
+    experiment's, else ``options.months``), ``spec`` and the model code, so the same rows are
+    run once and reused; :func:`run_rows` writes the rows and runs them.
+    """
+    from omegaconf import OmegaConf
+
+    from analysis.sobol_sweeper import samples_csv
+
+    path = experiment_file(name)
+    cfg = OmegaConf.load(path)
+    if OmegaConf.select(cfg, "hydra.sweeper.samples", default="absent") == "absent":
+        raise ExperimentError(f"{path}: a rows experiment selects the abm_sobol sweeper "
+                              "(defaults: override /hydra/sweeper: abm_sobol; "
+                              "hydra.sweeper.samples: null)")
+    rows = [list(r) for r in rows]
+    if not rows:
+        raise ExperimentError(f"experiment {name}: no rows to run")
+    data = samples_csv(list(names), rows, integer)
+    if months is None:
+        months = int(options.months if options.months is not None else cfg.get("months", 132))
+    code = code_hash()
+    # The hash covers the YAML as Hydra reads it, less `hydra.sweeper.settings` (the
+    # analysis's settings, which the sweeper ignores: what they change reaches the runs only
+    # through the rows, hashed above) and less comments, so editing a preset the rows do not
+    # use, or a comment, keeps the cached runs.
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(plain, dict)
+    plain.get("hydra", {}).get("sweeper", {}).pop("settings", None)
+    full_spec = {"experiment": name, "kind": "rows", "size": options.size,
+                 "months": int(months), "overrides": list(overrides),
+                 "columns": list(names), "rows": len(rows),
+                 "samples_sha256": hashlib.sha256(data).hexdigest(),
+                 "config_sha256": hashlib.sha256(_canonical(plain).encode()).hexdigest(),
+                 **(spec or {})}
+    digest = hashlib.sha256(_canonical({"spec": full_spec, "code": code}).encode()).hexdigest()
+    directory = options.cache / f"{name}-{digest[:12]}"
+    base = [f"+experiment={name}", f"size={options.size}", f"months={int(months)}",
+            *overrides, f"hydra.sweeper.samples={_quote(directory / 'samples.csv')}"]
+    exp = Experiment(name=name, kind="rows", overrides=tuple(base), spec=full_spec,
+                     hash=digest, code_hash=code, directory=directory,
+                     expected_runs=len(rows), scenarios=(_scenario_of(overrides),),
+                     seeds=())
+    exp.samples = data
+    return exp
+
+
+def _scenario_of(overrides: tuple[str, ...]) -> str:
+    for o in overrides:
+        if o.startswith("scenario="):
+            return o.partition("=")[2]
+    return "baseline"
+
+
+def run_rows(exp: Experiment, options: Options | None = None) -> Experiment:
+    """Write the rows of a :func:`prepare_rows` experiment and run the ones not yet done."""
+    from abm.outputs import atomic_write_bytes
+
+    options = options or Options()
+    if exp.is_complete():
+        return ensure(exp, options)
+    data = exp.samples
+    path = exp.directory / "samples.csv"
+    if not path.is_file() or path.read_bytes() != data:
+        with _locked(exp.directory.parent / f".{exp.key}.lock"):
+            atomic_write_bytes(path, data)
+    return ensure(exp, options)
+
+
+def row_dir(exp: Experiment, index: int) -> Path:
+    """The run directory of row ``index`` of a rows experiment."""
+    from analysis.sobol_sweeper import subdir
+
+    return exp.directory / subdir(index)
+
+
+def row_results(exp: Experiment, fn: Any, key: str,
+                tables: tuple[str, ...] = ("global", "nations")) -> pd.DataFrame:
+    """``fn(tables) -> dict`` for every row of a finished rows experiment: one row per
+    sample row (index = row), one column per key. Cached in the experiment's directory as
+    ``results-<key>.parquet`` (``key`` names ``fn`` and its version: change it when ``fn``
+    changes)."""
+    from abm.outputs import atomic_write_bytes, parquet_bytes
+
+    cache = exp.directory / f"results-{key}.parquet"
+    if cache.is_file():
+        out = pd.read_parquet(cache)
+        if len(out) == exp.expected_runs:
+            out.index = pd.RangeIndex(len(out), name="row")
+            return out
+    records = []
+    for i in range(exp.expected_runs):
+        run = row_dir(exp, i)
+        data = {t: pd.read_parquet(run / f"{t}.parquet") for t in tables}
+        records.append(fn(data))
+    out = pd.DataFrame.from_records(records)
+    out.index = pd.RangeIndex(len(out), name="row")
+    atomic_write_bytes(cache, parquet_bytes(out))
+    return out
+
+
 __all__ = ["Experiment", "ExperimentError", "Options", "code_hash", "default_cache_dir",
-           "ensure", "prepare", "run_experiment", "run_records", "run_sobol",
+           "ensure", "experiment_settings", "prepare", "prepare_rows", "row_dir",
+           "row_results", "run_experiment", "run_records", "run_rows", "run_sobol",
            "sobol_outputs"]

@@ -18,7 +18,13 @@ estimate):
 ``targets.csv``           validation targets: measured moments the baseline must reproduce
                           (:mod:`abm.calibration.targets`, ``python -m abm.validate``)
 ``parameters.csv``        scalar model parameters (see :mod:`abm.config`)
+``holdout.csv``           held-out 2026 moments for the hindcast of ``python -m
+                          analysis.estimate`` (same columns as ``targets.csv``)
 ========================  ===================================================================
+
+Beside them, and read by no run (:data:`abm.calibration.sources.NOT_TABLES`):
+``estimated.csv`` and ``posterior.parquet``, the estimates and posterior sample that
+``python -m analysis.estimate`` writes (README, "Estimating the parameters").
 
 The schema of every table is declared once, in :mod:`abm.calibration.tables` (pandera, one
 line per column). Each loader validates its table and raises :class:`ValueError` naming the

@@ -25,6 +25,10 @@ from typing import Any
 import pandas as pd
 
 PACKAGE = "abm.calibration"
+#: CSVs beside the tables that no run reads: outputs of ``python -m analysis.estimate``.
+#: They are not tables (a data_dir cannot supply them) and not in the fingerprint, so
+#: writing new estimates changes no run's config hash.
+NOT_TABLES = frozenset({"estimated.csv"})
 
 __all__ = ["DataDirError", "data_files", "fingerprint", "packaged_bytes", "packaged_tables",
            "parse_csv", "resolve_data_dir"]
@@ -38,7 +42,8 @@ class DataDirError(ValueError):
 def packaged_tables() -> tuple[str, ...]:
     """File names of the packaged calibration tables (``nations.csv``, ...), sorted."""
     root = resources.files(PACKAGE)
-    return tuple(sorted(p.name for p in root.iterdir() if p.name.endswith(".csv")))
+    return tuple(sorted(p.name for p in root.iterdir()
+                        if p.name.endswith(".csv") and p.name not in NOT_TABLES))
 
 
 def packaged_bytes(filename: str) -> bytes:

@@ -7,7 +7,9 @@ Select it with ``hydra/sweeper=abm_sobol`` (``conf/experiment/sobol.yaml`` does)
   ``parameters`` / ``n`` / ``sample_seed`` / ``calc_second_order`` and saved as
   ``<sweep dir>/samples.csv``;
 - ``max_batch_size``: jobs handed to the launcher at a time (null: all at once);
-- ``outputs``: the outputs the analysis reads (recorded here so the experiment is one file).
+- ``outputs``: the outputs the analysis reads (recorded here so the experiment is one file);
+- ``settings``: any other settings of the analysis that draws the rows (Morris, estimation,
+  discovery; see ``analysis.experiments.experiment_settings``); the sweeper ignores them.
 
 Jobs run through the configured launcher (basic, joblib, Ray, SLURM) like any sweep.
 
@@ -42,6 +44,7 @@ class SobolSweeperConf:
     calc_second_order: bool = False
     outputs: list[str] = field(default_factory=list)
     max_batch_size: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="abm_sobol", node=SobolSweeperConf,
@@ -53,7 +56,8 @@ class SobolSweeper(Sweeper):
 
     def __init__(self, samples: str | None = None, parameters: list[str] | None = None,
                  n: int = 64, sample_seed: int = 0, calc_second_order: bool = False,
-                 outputs: list[str] | None = None, max_batch_size: int | None = None) -> None:
+                 outputs: list[str] | None = None, max_batch_size: int | None = None,
+                 settings: Any = None) -> None:
         super().__init__()
         self.samples = samples
         self.parameters = list(parameters or [])
@@ -62,6 +66,7 @@ class SobolSweeper(Sweeper):
         self.calc_second_order = calc_second_order
         self.outputs = list(outputs or [])
         self.max_batch_size = max_batch_size
+        self.settings = settings
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
