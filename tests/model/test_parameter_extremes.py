@@ -80,3 +80,19 @@ def test_a_world_whose_users_cannot_pay_runs_with_invariants_holding(months, bud
     assert np.isfinite(model.usecase_weight).all()
     g = run(cfg).tables["global"]
     assert len(g) == months and np.isfinite(g["tokens_total"]).all()
+
+
+def test_chips_at_the_top_of_their_price_range_with_one_clearing_round_run():
+    # At $1e9 per H100e asks are so high that tokens barely respond to the use-case weight;
+    # the calibration's contraction multiplied the weights until they overflowed
+    # ("reference_demand: contains NaN or inf" from build_demand). Weights are now bounded
+    # (abm.economy.calibrate.MAX_WEIGHT_FACTOR).
+    from abm.model import ComputeEconomy
+
+    cfg = small_config(months=3, chips__vendor_price_usd=1e9, startups__enabled=False,
+                       market__max_rounds=1)
+    with np.errstate(over="raise", invalid="raise"):
+        model = ComputeEconomy(cfg)
+    assert np.isfinite(model.usecase_weight).all()
+    g = run(cfg).tables["global"]
+    assert len(g) == 3 and np.isfinite(g["tokens_total"]).all()
