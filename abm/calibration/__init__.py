@@ -29,8 +29,9 @@ Users' own data: every loader, :func:`world` and :func:`check_world` take ``data
 directory holding any subset of these files (same names and columns; see
 :mod:`abm.calibration.sources`). A file there replaces the packaged table; the others stay
 packaged. ``parameters.csv`` there may list only some parameters: its rows replace the
-packaged rows of the same ``group`` and ``name`` (same ``type``); a parameter the model does
-not have is an error. Tables are checked against each other whichever directory they come
+packaged rows of the same ``group`` and ``name`` (same ``type``, and a ``min``/``max`` range
+within the packaged one: the packaged range is the one the model is tested on); a parameter the
+model does not have is an error. Tables are checked against each other whichever directory they come
 from (a provider's home must be a nation of the nations table in use, ...).
 
 :func:`world` bundles the five entity tables into a :class:`World`, optionally restricted to
@@ -201,6 +202,9 @@ def _parameters(raw: pd.DataFrame, label: str, key: _Key) -> pd.DataFrame:
             want = base["type"].iloc[index[(row.group, row.name)]]
             problems.append(("type", i, where + f"{row.type!r} differs from the model's type "
                                                 f"{want!r}"))
+        else:
+            problems += _wider_than_packaged(row, base.iloc[index[(row.group, row.name)]],
+                                             i, where)
     if problems:
         from abm.calibration.schema import table_error
 
@@ -209,6 +213,23 @@ def _parameters(raw: pd.DataFrame, label: str, key: _Key) -> pd.DataFrame:
     for row in df.itertuples(index=False):
         merged.loc[index[(row.group, row.name)]] = list(row)
     return merged
+
+
+def _wider_than_packaged(row: Any, packaged: pd.Series, i: int, where: str) -> list:
+    """Problems of a data_dir parameter row whose ``min``/``max`` reach beyond the packaged
+    range: that range is what the model is tested on (every parameter runs at both ends,
+    ``tests/model/test_parameter_extremes.py``), so a data_dir may narrow it, never widen it.
+    """
+    lo, hi = float(packaged["min"]), float(packaged["max"])
+    out = []
+    for column, value, bound, wider in (("min", row.min, lo, lambda v, b: v < b),
+                                        ("max", row.max, hi, lambda v, b: v > b)):
+        if np.isfinite(bound) and (not np.isfinite(value) or wider(value, bound)):
+            shown = f"{value:g}" if not np.isnan(value) else "empty (unbounded)"
+            out.append((column, i, where + f"{column} {shown} is wider than the packaged "
+                                           f"range [{lo:g}, {hi:g}], which the model is tested "
+                                           "on; a data_dir may narrow a range, not widen it"))
+    return out
 
 
 _generation = [0]
