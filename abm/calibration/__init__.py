@@ -559,10 +559,12 @@ def check_world(size_name: str, nations_subset: list[str] | None = None,
         return
     w = World(nations=nations(data_dir), providers=providers(data_dir),
               provider_sites=provider_sites(data_dir), usecases=usecases(data_dir),
-              open_labs=open_labs(data_dir), size_name=size_name)
+              open_labs=open_labs(data_dir), outside_owners=outside_owners(data_dir),
+              size_name=size_name)
     if names:
         _unknown(names, w.nations["nation"].tolist())
-        if not w.provider_sites["nation"].isin(set(names)).any():
+        # The same restriction the run makes (a site with zero capacity_share is no capacity).
+        if _restrict(w, names).n_providers == 0:
             raise ValueError(_no_provider_message(w, names, data_dir))
 
 
@@ -595,11 +597,13 @@ def _unknown(names: list[str], allowed: list[str]) -> None:
 
 def _no_provider_message(w: World, names: Any, data_dir: DataDir) -> str:
     sites = provider_sites(data_dir) if not w.synthetic else w.provider_sites
+    sites = sites[sites["capacity_share"] > 0]
     hosts = list(dict.fromkeys(sites["nation"])) if len(sites) else []
     where = _raw_label(PROVIDER_SITES.file, _key(data_dir)) if not w.synthetic else \
         "the synthetic provider sites"
     return (f"no provider has capacity in the nation(s) {list(names or [])} "
-            f"({where} lists no site there), so nobody could sell tokens in this world; "
+            f"({where} lists no site with capacity_share > 0 there), so nobody could sell "
+            "tokens in this world; "
             f"add a nation that hosts capacity: {', '.join(hosts[:12])}"
             f"{f' (and {len(hosts) - 12} more)' if len(hosts) > 12 else ''}")
 

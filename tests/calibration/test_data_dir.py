@@ -45,6 +45,20 @@ def nigeria_sites() -> pd.DataFrame:
     return sites
 
 
+def test_a_zero_share_site_is_no_capacity_in_the_preflight_as_in_the_run(tmp_path):
+    # AWS,Nigeria,0.0 passed check_world (it only asked whether a site was listed there) and
+    # the run then raised "no provider has capacity"; both now use the same restriction.
+    sites = packaged("provider_sites.csv")
+    zero = sites.iloc[[0]].copy()
+    zero[["provider", "nation", "capacity_share", "source"]] = ["AWS", "Nigeria", "0.0", "me"]
+    write(tmp_path, "provider_sites.csv", pd.concat([sites, zero], ignore_index=True))
+    for build in (cal.check_world, cal.world):
+        with pytest.raises(ValueError, match=r"no provider has capacity in the nation\(s\) "
+                                             r"\['Nigeria'\] .*capacity_share > 0"):
+            build("small", ["Nigeria"], data_dir=tmp_path)
+    cal.check_world("small", ["Nigeria", "Mexico"], data_dir=tmp_path)  # a real site: fine
+
+
 # ----------------------------------------------------------------------------- loading
 
 
