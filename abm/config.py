@@ -29,7 +29,12 @@ import pandas as pd
 
 PARAMETER_GROUPS = ("demand", "supply", "tiers", "training", "open_source", "chips", "energy",
                     "policy", "startups", "market")
+#: The packaged sizes (``conf/size/<name>.yaml``). A size file in a ``--config-dir`` adds
+#: another, as a scenario file there does: Hydra refuses a size option with no file, and the
+#: preflight checks that ``size.name`` labels the file that was loaded.
 SIZES = ("small", "default", "world", "world_xl")
+#: What a size (or scenario) name may be: the stem of its YAML file, used to label outputs.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
 
@@ -176,9 +181,11 @@ def validate(cfg: Any) -> Any:
         cfg = dataclasses.replace(cfg, data_dir=_check_data_dir(cfg.data_dir))
     _check_int("seed", cfg.seed, 0, 2**63 - 1)
     _check_int("months", cfg.months, 1, 1200)
-    if cfg.size.name not in SIZES:
-        raise ConfigError(f"size.name: '{cfg.size.name}' is not a size; allowed: "
-                          f"{', '.join(SIZES)}")
+    if not isinstance(cfg.size.name, str) or not NAME_PATTERN.fullmatch(cfg.size.name):
+        raise ConfigError(f"size.name: {cfg.size.name!r} is not a size name: letters, digits, "
+                          f"'_', '-' or '.' (the stem of its file); packaged sizes: "
+                          f"{', '.join(SIZES)}; a new size is a file conf/size/<name>.yaml, "
+                          "or one in a --config-dir")
     _check_int("size.income_groups", cfg.size.income_groups, 2, 1000)
     _check_int("size.synthetic_nations", cfg.size.synthetic_nations, 3, 10_000)
     _check_int("size.synthetic_providers", cfg.size.synthetic_providers, 3, 5_000)

@@ -93,7 +93,7 @@ __all__ = [
     "world",
 ]
 
-#: Names of the run sizes (mirrors :data:`abm.config.SIZES`).
+#: Names of the packaged run sizes (mirrors :data:`abm.config.SIZES`).
 SIZE_NAMES: tuple[str, ...] = ("small", "default", "world", "world_xl")
 
 DataDir = str | os.PathLike[str] | None
@@ -442,7 +442,7 @@ class World:
     synthetic : bool
         True for a generated world; every output of a run on it must say so.
     size_name : str
-        The run size this world was built for (one of :data:`SIZE_NAMES`).
+        The run size this world was built for (:data:`SIZE_NAMES` or a --config-dir size).
     """
 
     nations: pd.DataFrame
@@ -473,7 +473,8 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     Parameters
     ----------
     size_name : str
-        Name of the run size (one of :data:`SIZE_NAMES`); recorded on the world. What the world
+        Name of the run size (:data:`SIZE_NAMES` or a size file of a ``--config-dir``);
+        recorded on the world. What the world
         contains is set by the other arguments.
     nations_subset : list of str, optional
         Keep only these nations (None or empty: all). Sites elsewhere are dropped, each
@@ -497,13 +498,12 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     Raises
     ------
     ValueError
-        For an unknown size name or nation (the message lists the allowed values), invalid
-        synthetic sizes or seed, a malformed calibration table, or a world in which no
-        provider has a site (nobody could sell tokens; see :func:`check_world`).
+        For a size name that is not a non-empty string, an unknown nation (the message
+        lists the allowed values), invalid synthetic sizes or seed, a malformed calibration
+        table, or a world in which no provider has a site (nobody could sell tokens; see
+        :func:`check_world`).
     """
-    if size_name not in SIZE_NAMES:
-        raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
-                         f"{', '.join(SIZE_NAMES)}")
+    _check_size_name(size_name)
     if synthetic:
         w = _synthetic_world(n_nations, n_providers, seed, size_name, data_dir)
     else:
@@ -530,14 +530,12 @@ def check_world(size_name: str, nations_subset: list[str] | None = None,
     Raises
     ------
     ValueError
-        With a message for a person: an unknown size, a malformed or inconsistent table (file,
-        column, row), nations listed twice, names that are not nations of this world (real
-        names for a synthetic world get their own explanation), or a world in which no
-        provider has capacity, so nobody could sell tokens.
+        With a message for a person: a size name that is not a string, a malformed or
+        inconsistent table (file, column, row), nations listed twice, names that are not
+        nations of this world (real names for a synthetic world get their own explanation),
+        or a world in which no provider has capacity, so nobody could sell tokens.
     """
-    if size_name not in SIZE_NAMES:
-        raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
-                         f"{', '.join(SIZE_NAMES)}")
+    _check_size_name(size_name)
     names = _subset_names(nations_subset)
     if synthetic:
         for label, value, lo in (("n_nations", n_nations, 3), ("n_providers", n_providers, 1)):
@@ -566,6 +564,14 @@ def check_world(size_name: str, nations_subset: list[str] | None = None,
         # The same restriction the run makes (a site with zero capacity_share is no capacity).
         if _restrict(w, names).n_providers == 0:
             raise ValueError(_no_provider_message(w, names, data_dir))
+
+
+def _check_size_name(size_name: Any) -> None:
+    """A size name labels the world (packaged ones: :data:`SIZE_NAMES`; a size file in a
+    ``--config-dir`` adds others); what the world holds is set by the other arguments."""
+    if not isinstance(size_name, str) or not size_name.strip():
+        raise ValueError(f"size_name: {size_name!r} is not a size name; expected a non-empty "
+                         f"string such as {', '.join(SIZE_NAMES)}")
 
 
 def _subset_names(nations_subset: Any) -> list[str]:

@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from abm.app import CONF_DIR, subdir_name
-from abm.config import RunConfig, validate
+from abm.config import ConfigError, RunConfig, validate
 
 from .conftest import CONF, complete_manifests
 
@@ -156,3 +156,12 @@ def test_bad_value_in_a_sweep_stops_the_whole_sweep(refuse_in, tmp_path):
     assert proc.returncode == 2
     assert "demand.elasticity" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_size_name_is_a_file_stem_not_a_fixed_list():
+    # A size file in a --config-dir may name a new size (Hydra refuses one with no file).
+    assert validate({"size": {"name": "tiny", "nations": ["China"]}}).size.name == "tiny"
+    for bad in ("", "a b", "../x", 3):
+        with pytest.raises(ConfigError, match=r"size\.name: .* is not a size name: letters, "
+                                            r"digits.*packaged sizes: small, default, world"):
+            validate({"size": {"name": bad}})
