@@ -72,13 +72,21 @@ def _parse(value: str, kind: str) -> Any:
     return _TYPES[kind](value)
 
 
-def _group_class(group: str) -> type:
+def _group_class(group: str, schema: bool = False) -> type:
+    """The dataclass of a parameter group. ``schema``: the variant Hydra composes into, whose
+    bool parameters are typed ``Any``, because OmegaConf would turn ``2``, ``0``, ``"yes"`` or
+    ``"true"`` into a bool, and the others may be null, which OmegaConf would refuse with no
+    word of the allowed range: :func:`validate` refuses both, naming the key and the allowed
+    values."""
     rows = parameter_table().query("group == @group")
     fields = []
     for row in rows.itertuples():
         kind = _TYPES[row.type]
+        if schema:
+            kind = Any if kind is bool else kind | None
         fields.append((row.name, kind, field(default=_parse(row.value, row.type))))
-    cls_name = "".join(p.capitalize() for p in group.split("_")) + "Params"
+    cls_name = "".join(p.capitalize() for p in group.split("_")) + (
+        "Schema" if schema else "Params")
     return dataclasses.make_dataclass(cls_name, fields, frozen=False,
                                       namespace={"__module__": __name__})
 
@@ -130,6 +138,22 @@ RunConfig = dataclasses.make_dataclass(
        for g in PARAMETER_GROUPS],
     namespace={"__module__": __name__, "__doc__": RUN_DOC},
 )
+
+#: :class:`RunConfig` as Hydra composes it (bool parameters untyped; see :func:`_group_class`).
+_SCHEMA_GROUPS: dict[str, type] = {g: _group_class(g, schema=True) for g in PARAMETER_GROUPS}
+_RunSchema = dataclasses.make_dataclass(
+    "RunSchema",
+    [("seed", int, field(default=0)),
+     ("months", int, field(default=132)),
+     ("data_dir", str | None, field(default=None)),
+     ("size", SizeConfig, field(default_factory=SizeConfig)),
+     ("scenario", ScenarioConfig, field(default_factory=ScenarioConfig))]
+    + [(g, _SCHEMA_GROUPS[g], field(default_factory=_SCHEMA_GROUPS[g]))
+       for g in PARAMETER_GROUPS],
+    namespace={"__module__": __name__, "__doc__": RUN_DOC},
+)
+assert [f.name for f in dataclasses.fields(_RunSchema)] == [
+    f.name for f in dataclasses.fields(RunConfig)]
 
 
 def validate(cfg: Any) -> Any:
@@ -203,16 +227,19 @@ def validate(cfg: Any) -> Any:
             if not isinstance(value, str):
                 raise ConfigError(f"{key}: expected a string, got {value!r}")
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key}: expected a number ({row.unit}), got {value!r}")
-        if kind is int and float(value) != int(value):
-            raise ConfigError(f"{key}: expected an integer ({row.unit}), got {value!r}")
-        if not math.isfinite(float(value)):
-            raise ConfigError(f"{key}: must be finite, got {value!r}")
         lo = None if pd.isna(row.min) else float(row.min)
         hi = None if pd.isna(row.max) else float(row.max)
+        allowed = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number in {allowed} ({row.unit}), got "
+                              f"{value!r}")
+        if kind is int and float(value) != int(value):
+            raise ConfigError(f"{key}: expected an integer in {allowed} ({row.unit}), got "
+                              f"{value!r}")
+        if not math.isfinite(float(value)):
+            raise ConfigError(f"{key}: must be finite, in {allowed} ({row.unit}), got "
+                              f"{value!r}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            allowed = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
             raise ConfigError(f"{key}: {value!r} is out of range; allowed {allowed} "
                               f"({row.unit}): {row.note}")
     _check_world(cfg)
@@ -366,7 +393,7 @@ def schema_node() -> Any:
     doc), so a data_dir's parameters.csv gives the defaults of a composed config."""
     from omegaconf import OmegaConf
 
-    node = OmegaConf.structured(RunConfig)
+    node = OmegaConf.structured(_RunSchema)
     for row in parameter_table().itertuples():
         node[row.group][row.name] = f"${{abm_default:{row.group}.{row.name},${{data_dir}}}}"
     return node

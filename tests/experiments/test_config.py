@@ -127,6 +127,18 @@ BAD_INPUTS = [
     ("policy.localisation_share=1.5", ["policy.localisation_share", "out of range", "1.0"]),
     ("size=huge", ["size", "small", "default", "world"]),
     ("open_source.enabled=maybe", ["open_source.enabled", "true or false"]),
+    # OmegaConf turned these into true/false silently (issue 9)
+    ("supply.neocloud_entry_exit=2", ["supply.neocloud_entry_exit", "true or false", "got 2"]),
+    ("supply.neocloud_entry_exit=0", ["supply.neocloud_entry_exit", "true or false", "got 0"]),
+    ("supply.neocloud_entry_exit=yes", ["supply.neocloud_entry_exit", "true or false",
+                                        "'yes'"]),
+    ('supply.neocloud_entry_exit="true"', ["supply.neocloud_entry_exit", "true or false",
+                                           "'true'"]),
+    ("supply.neocloud_entry_exit=null", ["supply.neocloud_entry_exit", "true or false",
+                                         "None"]),
+    # null gave "field 'demand.elasticity' is not Optional", with no allowed range
+    ("demand.elasticity=null", ["demand.elasticity", "a number in [0.05, 3.0]", "None"]),
+    ("market.max_rounds=null", ["market.max_rounds", "a number in [1.0,", "None"]),
     ("scenario=baseline,closed_frontier", ["--multirun"]),
 ]
 
@@ -165,3 +177,10 @@ def test_a_size_name_is_a_file_stem_not_a_fixed_list():
         with pytest.raises(ConfigError, match=r"size\.name: .* is not a size name: letters, "
                                             r"digits.*packaged sizes: small, default, world"):
             validate({"size": {"name": bad}})
+
+
+def test_a_true_bool_stays_true_and_a_number_stays_a_float(hydra_compose):
+    # the schema leaves bools untyped (validate checks them) and numbers nullable
+    cfg = validate(hydra_compose("supply.neocloud_entry_exit=false", "demand.elasticity=1"))
+    assert cfg.supply.neocloud_entry_exit is False
+    assert cfg.demand.elasticity == 1.0 and isinstance(cfg.demand.elasticity, float)
