@@ -29,7 +29,12 @@ import pandas as pd
 
 PARAMETER_GROUPS = ("demand", "supply", "tiers", "training", "open_source", "chips", "energy",
                     "policy", "startups", "market")
+#: The packaged sizes (``conf/size/<name>.yaml``). A size file in a ``--config-dir`` adds
+#: another, as a scenario file there does: Hydra refuses a size option with no file, and the
+#: preflight checks that ``size.name`` labels the file that was loaded.
 SIZES = ("small", "default", "world", "world_xl")
+#: What a size (or scenario) name may be: the stem of its YAML file, used to label outputs.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
 
@@ -67,13 +72,21 @@ def _parse(value: str, kind: str) -> Any:
     return _TYPES[kind](value)
 
 
-def _group_class(group: str) -> type:
+def _group_class(group: str, schema: bool = False) -> type:
+    """The dataclass of a parameter group. ``schema``: the variant Hydra composes into, whose
+    bool parameters are typed ``Any``, because OmegaConf would turn ``2``, ``0``, ``"yes"`` or
+    ``"true"`` into a bool, and the others may be null, which OmegaConf would refuse with no
+    word of the allowed range: :func:`validate` refuses both, naming the key and the allowed
+    values."""
     rows = parameter_table().query("group == @group")
     fields = []
     for row in rows.itertuples():
         kind = _TYPES[row.type]
+        if schema:
+            kind = Any if kind is bool else kind | None
         fields.append((row.name, kind, field(default=_parse(row.value, row.type))))
-    cls_name = "".join(p.capitalize() for p in group.split("_")) + "Params"
+    cls_name = "".join(p.capitalize() for p in group.split("_")) + (
+        "Schema" if schema else "Params")
     return dataclasses.make_dataclass(cls_name, fields, frozen=False,
                                       namespace={"__module__": __name__})
 
@@ -126,6 +139,22 @@ RunConfig = dataclasses.make_dataclass(
     namespace={"__module__": __name__, "__doc__": RUN_DOC},
 )
 
+#: :class:`RunConfig` as Hydra composes it (bool parameters untyped; see :func:`_group_class`).
+_SCHEMA_GROUPS: dict[str, type] = {g: _group_class(g, schema=True) for g in PARAMETER_GROUPS}
+_RunSchema = dataclasses.make_dataclass(
+    "RunSchema",
+    [("seed", int, field(default=0)),
+     ("months", int, field(default=132)),
+     ("data_dir", str | None, field(default=None)),
+     ("size", SizeConfig, field(default_factory=SizeConfig)),
+     ("scenario", ScenarioConfig, field(default_factory=ScenarioConfig))]
+    + [(g, _SCHEMA_GROUPS[g], field(default_factory=_SCHEMA_GROUPS[g]))
+       for g in PARAMETER_GROUPS],
+    namespace={"__module__": __name__, "__doc__": RUN_DOC},
+)
+assert [f.name for f in dataclasses.fields(_RunSchema)] == [
+    f.name for f in dataclasses.fields(RunConfig)]
+
 
 def validate(cfg: Any) -> Any:
     """Check ranges, names, the data and the world of a config; return it as a RunConfig.
@@ -176,9 +205,11 @@ def validate(cfg: Any) -> Any:
         cfg = dataclasses.replace(cfg, data_dir=_check_data_dir(cfg.data_dir))
     _check_int("seed", cfg.seed, 0, 2**63 - 1)
     _check_int("months", cfg.months, 1, 1200)
-    if cfg.size.name not in SIZES:
-        raise ConfigError(f"size.name: '{cfg.size.name}' is not a size; allowed: "
-                          f"{', '.join(SIZES)}")
+    if not isinstance(cfg.size.name, str) or not NAME_PATTERN.fullmatch(cfg.size.name):
+        raise ConfigError(f"size.name: {cfg.size.name!r} is not a size name: letters, digits, "
+                          f"'_', '-' or '.' (the stem of its file); packaged sizes: "
+                          f"{', '.join(SIZES)}; a new size is a file conf/size/<name>.yaml, "
+                          "or one in a --config-dir")
     _check_int("size.income_groups", cfg.size.income_groups, 2, 1000)
     _check_int("size.synthetic_nations", cfg.size.synthetic_nations, 3, 10_000)
     _check_int("size.synthetic_providers", cfg.size.synthetic_providers, 3, 5_000)
@@ -196,16 +227,19 @@ def validate(cfg: Any) -> Any:
             if not isinstance(value, str):
                 raise ConfigError(f"{key}: expected a string, got {value!r}")
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key}: expected a number ({row.unit}), got {value!r}")
-        if kind is int and float(value) != int(value):
-            raise ConfigError(f"{key}: expected an integer ({row.unit}), got {value!r}")
-        if not math.isfinite(float(value)):
-            raise ConfigError(f"{key}: must be finite, got {value!r}")
         lo = None if pd.isna(row.min) else float(row.min)
         hi = None if pd.isna(row.max) else float(row.max)
+        allowed = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number in {allowed} ({row.unit}), got "
+                              f"{value!r}")
+        if kind is int and float(value) != int(value):
+            raise ConfigError(f"{key}: expected an integer in {allowed} ({row.unit}), got "
+                              f"{value!r}")
+        if not math.isfinite(float(value)):
+            raise ConfigError(f"{key}: must be finite, in {allowed} ({row.unit}), got "
+                              f"{value!r}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            allowed = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
             raise ConfigError(f"{key}: {value!r} is out of range; allowed {allowed} "
                               f"({row.unit}): {row.note}")
     _check_world(cfg)
@@ -359,7 +393,7 @@ def schema_node() -> Any:
     doc), so a data_dir's parameters.csv gives the defaults of a composed config."""
     from omegaconf import OmegaConf
 
-    node = OmegaConf.structured(RunConfig)
+    node = OmegaConf.structured(_RunSchema)
     for row in parameter_table().itertuples():
         node[row.group][row.name] = f"${{abm_default:{row.group}.{row.name},${{data_dir}}}}"
     return node

@@ -22,6 +22,16 @@ def _close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= RTOL * max(scale, 1.0)
 
 
+def _worst(arr: np.ndarray) -> tuple[tuple[int, ...], float]:
+    """The index and value that break ``arr >= 0 and finite``: the first NaN or infinity if
+    there is one (reported as such, never hidden by a NaN-ignoring minimum), else the
+    minimum."""
+    bad = ~np.isfinite(arr)
+    flat = int(np.argmax(bad.ravel())) if bad.any() else int(np.argmin(arr.ravel()))
+    idx = np.unravel_index(flat, arr.shape)
+    return tuple(int(i) for i in idx), float(arr.ravel()[flat])
+
+
 def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook,
                demand: DemandBook) -> None:
     """Check conservation of tokens and money, capacity limits and non-negative stocks."""
@@ -44,7 +54,7 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
                  "segment_unserved"):
         arr = getattr(result, name)
         if not np.isfinite(arr).all() or (arr < 0).any():
-            fail(f"{name} >= 0 and finite", arr.min())
+            fail(f"{name} >= 0 and finite", _worst(arr)[1])
     if (result.price < supply.ask * (1 - 1e-12)).any():
         fail("clearing price >= ask", (result.price - supply.ask).min())
     fleet = model.fleet
@@ -53,9 +63,9 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
         arr = getattr(fleet, stock)
         if arr.size and ((arr < -1e-9 * max(1.0, float(np.abs(arr).max()))).any()
                          or not np.isfinite(arr).all()):
-            site = int(np.unravel_index(np.nanargmin(arr), arr.shape)[-1])
-            name = model.providers[int(fleet.provider[site])].name
-            fail(f"fleet.{stock} >= 0 and finite ({name})", np.nanmin(arr))
+            idx, value = _worst(arr)
+            name = model.providers[int(fleet.provider[idx[-1]])].name
+            fail(f"fleet.{stock} >= 0 and finite ({name})", value)
     over = fleet.training - fleet.installed * (1 + RTOL)
     if (over > 0).any():
         fail("H100e rented to training <= installed", over.max())

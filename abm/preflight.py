@@ -405,6 +405,9 @@ def explain(exc: BaseException, overrides: Sequence[str], loader: Any = None) ->
 
     if isinstance(exc, ConfigError | PreflightError):
         return str(exc)
+    bad_yaml = _yaml_error(exc)
+    if bad_yaml is not None:
+        return bad_yaml
     if isinstance(exc, MissingConfigException):
         missing = exc.missing_cfg_file or ""
         group, _, name = missing.rpartition("/")
@@ -443,6 +446,26 @@ def explain(exc: BaseException, overrides: Sequence[str], loader: Any = None) ->
     if isinstance(exc, ConfigCompositionException):
         return _first_line(str(exc))
     return f"{type(exc).__name__}: {_first_line(str(exc))}"
+
+
+def _yaml_error(exc: BaseException) -> str | None:
+    """A YAML syntax error anywhere in ``exc``'s chain (a config file in conf/ or a
+    --config-dir), as file, line and column; None if there is none."""
+    import yaml
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, yaml.MarkedYAMLError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return None
+    parts = []
+    for what, mark in ((cause.context, cause.context_mark), (cause.problem, cause.problem_mark)):
+        if what:
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            parts.append(f"{what}{at}")
+    mark = cause.context_mark or cause.problem_mark
+    where = mark.name if mark is not None else "a config file"
+    return f"{where}: not valid YAML: {'; '.join(parts) or _first_line(str(cause))}"
 
 
 def _settings_keys(node: str, overrides: Sequence[str], loader: Any) -> list[str]:

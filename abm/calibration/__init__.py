@@ -35,8 +35,9 @@ Users' own data: every loader, :func:`world` and :func:`check_world` take ``data
 directory holding any subset of these files (same names and columns; see
 :mod:`abm.calibration.sources`). A file there replaces the packaged table; the others stay
 packaged. ``parameters.csv`` there may list only some parameters: its rows replace the
-packaged rows of the same ``group`` and ``name`` (same ``type``); a parameter the model does
-not have is an error. Tables are checked against each other whichever directory they come
+packaged rows of the same ``group`` and ``name`` (same ``type``, and a ``min``/``max`` range
+within the packaged one: the packaged range is the one the model is tested on); a parameter the
+model does not have is an error. Tables are checked against each other whichever directory they come
 from (a provider's home must be a nation of the nations table in use, ...).
 
 :func:`world` bundles the five entity tables into a :class:`World`, optionally restricted to
@@ -98,7 +99,7 @@ __all__ = [
     "world",
 ]
 
-#: Names of the run sizes (mirrors :data:`abm.config.SIZES`).
+#: Names of the packaged run sizes (mirrors :data:`abm.config.SIZES`).
 SIZE_NAMES: tuple[str, ...] = ("small", "default", "world", "world_xl")
 
 DataDir = str | os.PathLike[str] | None
@@ -207,6 +208,9 @@ def _parameters(raw: pd.DataFrame, label: str, key: _Key) -> pd.DataFrame:
             want = base["type"].iloc[index[(row.group, row.name)]]
             problems.append(("type", i, where + f"{row.type!r} differs from the model's type "
                                                 f"{want!r}"))
+        else:
+            problems += _wider_than_packaged(row, base.iloc[index[(row.group, row.name)]],
+                                             i, where)
     if problems:
         from abm.calibration.schema import table_error
 
@@ -215,6 +219,23 @@ def _parameters(raw: pd.DataFrame, label: str, key: _Key) -> pd.DataFrame:
     for row in df.itertuples(index=False):
         merged.loc[index[(row.group, row.name)]] = list(row)
     return merged
+
+
+def _wider_than_packaged(row: Any, packaged: pd.Series, i: int, where: str) -> list:
+    """Problems of a data_dir parameter row whose ``min``/``max`` reach beyond the packaged
+    range: that range is what the model is tested on (every parameter runs at both ends,
+    ``tests/model/test_parameter_extremes.py``), so a data_dir may narrow it, never widen it.
+    """
+    lo, hi = float(packaged["min"]), float(packaged["max"])
+    out = []
+    for column, value, bound, wider in (("min", row.min, lo, lambda v, b: v < b),
+                                        ("max", row.max, hi, lambda v, b: v > b)):
+        if np.isfinite(bound) and (not np.isfinite(value) or wider(value, bound)):
+            shown = f"{value:g}" if not np.isnan(value) else "empty (unbounded)"
+            out.append((column, i, where + f"{column} {shown} is wider than the packaged "
+                                           f"range [{lo:g}, {hi:g}], which the model is tested "
+                                           "on; a data_dir may narrow a range, not widen it"))
+    return out
 
 
 _generation = [0]
@@ -427,7 +448,7 @@ class World:
     synthetic : bool
         True for a generated world; every output of a run on it must say so.
     size_name : str
-        The run size this world was built for (one of :data:`SIZE_NAMES`).
+        The run size this world was built for (:data:`SIZE_NAMES` or a --config-dir size).
     """
 
     nations: pd.DataFrame
@@ -458,7 +479,8 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     Parameters
     ----------
     size_name : str
-        Name of the run size (one of :data:`SIZE_NAMES`); recorded on the world. What the world
+        Name of the run size (:data:`SIZE_NAMES` or a size file of a ``--config-dir``);
+        recorded on the world. What the world
         contains is set by the other arguments.
     nations_subset : list of str, optional
         Keep only these nations (None or empty: all). Sites elsewhere are dropped, each
@@ -482,13 +504,12 @@ def world(size_name: str, nations_subset: list[str] | None = None, synthetic: bo
     Raises
     ------
     ValueError
-        For an unknown size name or nation (the message lists the allowed values), invalid
-        synthetic sizes or seed, a malformed calibration table, or a world in which no
-        provider has a site (nobody could sell tokens; see :func:`check_world`).
+        For a size name that is not a non-empty string, an unknown nation (the message
+        lists the allowed values), invalid synthetic sizes or seed, a malformed calibration
+        table, or a world in which no provider has a site (nobody could sell tokens; see
+        :func:`check_world`).
     """
-    if size_name not in SIZE_NAMES:
-        raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
-                         f"{', '.join(SIZE_NAMES)}")
+    _check_size_name(size_name)
     if synthetic:
         w = _synthetic_world(n_nations, n_providers, seed, size_name, data_dir)
     else:
@@ -515,14 +536,12 @@ def check_world(size_name: str, nations_subset: list[str] | None = None,
     Raises
     ------
     ValueError
-        With a message for a person: an unknown size, a malformed or inconsistent table (file,
-        column, row), nations listed twice, names that are not nations of this world (real
-        names for a synthetic world get their own explanation), or a world in which no
-        provider has capacity, so nobody could sell tokens.
+        With a message for a person: a size name that is not a string, a malformed or
+        inconsistent table (file, column, row), nations listed twice, names that are not
+        nations of this world (real names for a synthetic world get their own explanation),
+        or a world in which no provider has capacity, so nobody could sell tokens.
     """
-    if size_name not in SIZE_NAMES:
-        raise ValueError(f"size_name: {size_name!r} is not a size; allowed: "
-                         f"{', '.join(SIZE_NAMES)}")
+    _check_size_name(size_name)
     names = _subset_names(nations_subset)
     if synthetic:
         for label, value, lo in (("n_nations", n_nations, 3), ("n_providers", n_providers, 1)):
@@ -544,11 +563,21 @@ def check_world(size_name: str, nations_subset: list[str] | None = None,
         return
     w = World(nations=nations(data_dir), providers=providers(data_dir),
               provider_sites=provider_sites(data_dir), usecases=usecases(data_dir),
-              open_labs=open_labs(data_dir), size_name=size_name)
+              open_labs=open_labs(data_dir), outside_owners=outside_owners(data_dir),
+              size_name=size_name)
     if names:
         _unknown(names, w.nations["nation"].tolist())
-        if not w.provider_sites["nation"].isin(set(names)).any():
+        # The same restriction the run makes (a site with zero capacity_share is no capacity).
+        if _restrict(w, names).n_providers == 0:
             raise ValueError(_no_provider_message(w, names, data_dir))
+
+
+def _check_size_name(size_name: Any) -> None:
+    """A size name labels the world (packaged ones: :data:`SIZE_NAMES`; a size file in a
+    ``--config-dir`` adds others); what the world holds is set by the other arguments."""
+    if not isinstance(size_name, str) or not size_name.strip():
+        raise ValueError(f"size_name: {size_name!r} is not a size name; expected a non-empty "
+                         f"string such as {', '.join(SIZE_NAMES)}")
 
 
 def _subset_names(nations_subset: Any) -> list[str]:
@@ -580,11 +609,13 @@ def _unknown(names: list[str], allowed: list[str]) -> None:
 
 def _no_provider_message(w: World, names: Any, data_dir: DataDir) -> str:
     sites = provider_sites(data_dir) if not w.synthetic else w.provider_sites
+    sites = sites[sites["capacity_share"] > 0]
     hosts = list(dict.fromkeys(sites["nation"])) if len(sites) else []
     where = _raw_label(PROVIDER_SITES.file, _key(data_dir)) if not w.synthetic else \
         "the synthetic provider sites"
     return (f"no provider has capacity in the nation(s) {list(names or [])} "
-            f"({where} lists no site there), so nobody could sell tokens in this world; "
+            f"({where} lists no site with capacity_share > 0 there), so nobody could sell "
+            "tokens in this world; "
             f"add a nation that hosts capacity: {', '.join(hosts[:12])}"
             f"{f' (and {len(hosts) - 12} more)' if len(hosts) > 12 else ''}")
 

@@ -26,6 +26,13 @@ from abm.market import clear
 UNCONSTRAINED = 1e30
 #: Contraction rounds of the demand calibration.
 ROUNDS = 16
+#: Bound on how far the calibration moves a use-case weight from the one at which needs alone
+#: give ``demand.tokens_month0``. Where budgets cannot buy the target at list prices (e.g.
+#: ``demand.budget_share`` near 0) tokens do not respond to the weight, and an unbounded
+#: contraction would push it to ~1e150 and overflow later months (at the ends of the allowed
+#: ranges the contraction moves it at most ~15x); the world then starts
+#: below ``tokens_month0`` instead (issue 9).
+MAX_WEIGHT_FACTOR = 100.0
 
 
 def list_price_markups(cfg, marginal_cost: np.ndarray) -> np.ndarray:
@@ -64,7 +71,8 @@ def calibrate(model, state) -> None:
     target_revenue = share / share.sum()
     need0 = state.adoption * state.use_per_adopter * state.test_time
     people = sum(u.need_weight.sum() for u in model.users)
-    model.usecase_weight = target_tokens / (people * need0)
+    need_weight = target_tokens / (people * need0)
+    model.usecase_weight = need_weight
     for _ in range(ROUNDS):
         supply, offers = exchange.build_supply(cfg, state, fleet, model.providers, site_cost,
                                                model.site_utilisation(), cfg.demand.nesting)
@@ -77,11 +85,13 @@ def calibrate(model, state) -> None:
                     max_rounds=int(cfg.market.max_rounds))
         seg_uc = layout.class_usecase[demand.segment_class]
         tokens = np.bincount(seg_uc, weights=res.segment_tokens, minlength=uc.n)
-        model.usecase_weight = model.usecase_weight * np.divide(
-            target_tokens, tokens, out=np.ones(uc.n), where=tokens > 0)
+        model.usecase_weight = np.clip(model.usecase_weight * np.divide(
+            target_tokens, tokens, out=np.ones(uc.n), where=tokens > 0),
+            need_weight / MAX_WEIGHT_FACTOR, need_weight * MAX_WEIGHT_FACTOR)
         revenue = np.bincount(supply.provider, weights=res.offer_revenue,
                               minlength=len(model.providers))
-        got = revenue / revenue.sum()
+        total = revenue.sum()
+        got = revenue / total if total > 0 else np.zeros_like(revenue)  # no sales: no signal
         for p, want, have in zip(model.providers, target_revenue, got, strict=True):
             if want > 0 and have > 0:
                 p.appeal += float(np.log(want / have))
@@ -100,9 +110,8 @@ def calibrate(model, state) -> None:
     np.add.at(revenue_site, offers.site, res.offer_revenue)
     per_hour = np.divide(revenue_site, demand_h100e * costs.HOURS_PER_MONTH,
                          out=np.zeros(fleet.n_sites), where=demand_h100e > 0)
-    fallback = float(np.average(per_hour[demand_h100e > 0],
-                                weights=demand_h100e[demand_h100e > 0]))
-    model.expectations.revenue_per_busy_hour = np.where(demand_h100e > 0, per_hour, fallback)
+    model.expectations.revenue_per_busy_hour = np.where(
+        demand_h100e > 0, per_hour, idle_revenue_per_busy_hour(offers, per_hour, demand_h100e))
 
     # Expectations start at the trend of the exogenous paths.
     tr, s = cfg.training, cfg.supply
@@ -112,6 +121,38 @@ def calibrate(model, state) -> None:
     growth = initial_growth(cfg, state, model.month_state(12), pace)
     for p in model.providers:
         p.expected_growth = growth
+
+
+def idle_revenue_per_busy_hour(offers, per_hour: np.ndarray, demand_h100e: np.ndarray
+                               ) -> float:
+    """Expected $ per busy H100e-hour of a site that sold nothing in January 2025.
+
+    The demand-weighted mean of the sites that sold. When no site sold (a world with no
+    demand, e.g. ``demand.budget_share=0`` and no startups) the weights all vanish and the
+    fallback is the unweighted mean, over every served (site, tier), of the list ask per
+    H100e-hour (ask $/M tokens over compute H100e-hours/M tokens); 0 if nothing is served.
+
+    Parameters
+    ----------
+    offers : Offers
+        Month-0 offers (``ask`` $/M tokens, ``compute`` H100e-hours/M tokens, both (S, 4)).
+    per_hour : ndarray (S,)
+        Revenue per busy H100e-hour of each site, $.
+    demand_h100e : ndarray (S,)
+        Busy H100e each site's demand keeps, >= 0.
+
+    Returns
+    -------
+    float
+        $ per busy H100e-hour, finite and >= 0.
+    """
+    sold = demand_h100e > 0
+    if sold.any() and demand_h100e[sold].sum() > 0:
+        return float(np.average(per_hour[sold], weights=demand_h100e[sold]))
+    ok = np.isfinite(offers.ask) & np.isfinite(offers.compute) & (offers.compute > 0)
+    if not ok.any():
+        return 0.0
+    return float(np.mean(offers.ask[ok] / offers.compute[ok]))
 
 
 def layout_startups(model) -> list:

@@ -45,6 +45,20 @@ def nigeria_sites() -> pd.DataFrame:
     return sites
 
 
+def test_a_zero_share_site_is_no_capacity_in_the_preflight_as_in_the_run(tmp_path):
+    # AWS,Nigeria,0.0 passed check_world (it only asked whether a site was listed there) and
+    # the run then raised "no provider has capacity"; both now use the same restriction.
+    sites = packaged("provider_sites.csv")
+    zero = sites.iloc[[0]].copy()
+    zero[["provider", "nation", "capacity_share", "source"]] = ["AWS", "Nigeria", "0.0", "me"]
+    write(tmp_path, "provider_sites.csv", pd.concat([sites, zero], ignore_index=True))
+    for build in (cal.check_world, cal.world):
+        with pytest.raises(ValueError, match=r"no provider has capacity in the nation\(s\) "
+                                             r"\['Nigeria'\] .*capacity_share > 0"):
+            build("small", ["Nigeria"], data_dir=tmp_path)
+    cal.check_world("small", ["Nigeria", "Mexico"], data_dir=tmp_path)  # a real site: fine
+
+
 # ----------------------------------------------------------------------------- loading
 
 
@@ -150,7 +164,7 @@ def test_a_new_packaged_table_is_readable_and_replaceable(tmp_path):
 
 def test_a_data_dir_parameters_file_replaces_the_rows_it_names(tmp_path):
     (tmp_path / "parameters.csv").write_text(
-        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,10,0.6,1.5,my estimate,note\n")
+        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,3,0.6,1.5,my estimate,note\n")
     table = parameter_table(str(tmp_path)).set_index(["group", "name"])
     assert table.loc[("demand", "elasticity"), "value"] == "1.2"
     assert table.loc[("demand", "elasticity"), "source"] == "my estimate"
@@ -169,15 +183,15 @@ def test_a_data_dir_parameters_file_replaces_the_rows_it_names(tmp_path):
      ["column 'name'", "row 1 (demand, elastic)", "not a parameter", "demand.elasticity"]),
     ("demand,elasticity,1,int,1,0.05,10,0.6,1.5,me,n",
      ["column 'type'", "row 1 (demand, elasticity)", "'float'"]),
-    ("demand,elasticity,abc,float,1,0.05,10,0.6,1.5,me,n",
+    ("demand,elasticity,abc,float,1,0.05,3,0.6,1.5,me,n",
      ["column 'value'", "row 1 (demand, elasticity)", "'abc' is not a number"]),
-    ("demand,elasticity,20,float,1,0.05,10,0.6,1.5,me,n",
+    ("demand,elasticity,20,float,1,0.05,3,0.6,1.5,me,n",
      ["column 'value'", "row 1 (demand, elasticity)", "out of range"]),
-    ("demand,elasticity,1.2,float,1,0.05,10,0.6,1.5,,n",
+    ("demand,elasticity,1.2,float,1,0.05,3,0.6,1.5,,n",
      ["column 'source'", "row 1 (demand, elasticity)", "source is empty"]),
     ("demand,elasticity,1.2,float,1,abc,10,0.6,1.5,me,n",
      ["column 'min'", "row 1 (demand, elasticity)", "'abc' is not a number"]),
-    ("demand,elasticity,1.2,float,1,0.05,10,1.5,0.6,me,n",
+    ("demand,elasticity,1.2,float,1,0.05,3,1.5,0.6,me,n",
      ["column 'high'", "row 1 (demand, elasticity)", "plausible range is empty"]),
 ])
 def test_a_corrupt_parameters_file_names_file_and_row(tmp_path, row, words):
@@ -188,6 +202,31 @@ def test_a_corrupt_parameters_file_names_file_and_row(tmp_path, row, words):
     assert str(tmp_path / "parameters.csv") in message
     for word in words:
         assert word in message, message
+
+
+@pytest.mark.parametrize(("bounds", "column", "words"), [
+    ("1e3,1e300", "max", "max 1e+300 is wider than the packaged range [1000, 1e+12]"),
+    ("1,1e12", "min", "min 1 is wider than the packaged range [1000, 1e+12]"),
+    ("1e3,inf", "max", "max inf is wider than the packaged range [1000, 1e+12]"),
+    ("1e3,", "max", "max empty (unbounded) is wider than the packaged range [1000, 1e+12]"),
+])
+def test_a_data_dir_may_narrow_a_parameter_range_but_not_widen_it(tmp_path, bounds, column,
+                                                                   words):
+    # The packaged ranges are the ones every parameter is run at (test_parameter_extremes);
+    # a data_dir widening tokens_month0 to 1e300 let demand.tokens_month0=1e60 crash mid-run.
+    (tmp_path / "parameters.csv").write_text(
+        PARAM_HEADER + f"demand,tokens_month0,4e9,float,M tokens/month,{bounds},2e9,8e9,me,n\n")
+    with pytest.raises(ConfigError) as err:
+        validate({"data_dir": str(tmp_path), "demand": {"tokens_month0": 1e60}})
+    message = str(err.value)
+    for word in (str(tmp_path / "parameters.csv"), f"column '{column}'",
+                 "row 1 (demand, tokens_month0)", words):
+        assert word in message, message
+    (tmp_path / "parameters.csv").write_text(
+        PARAM_HEADER + "demand,tokens_month0,4e9,float,M tokens/month,1e6,1e10,2e9,8e9,me,n\n")
+    assert validate({"data_dir": str(tmp_path)}).demand.tokens_month0 == 4e9  # narrower: fine
+    with pytest.raises(ConfigError, match=r"demand\.tokens_month0: .* out of range"):
+        validate({"data_dir": str(tmp_path), "demand": {"tokens_month0": 1e11}})
 
 
 def test_a_corrupt_packaged_parameters_file_names_file_and_row(monkeypatch):

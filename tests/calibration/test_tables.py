@@ -246,9 +246,12 @@ def test_default_world():
         w.synthetic = True  # frozen
 
 
-def test_unknown_size_name_raises():
-    with pytest.raises(ValueError, match="allowed: small, default, world"):
-        cal.world("huge")
+def test_a_size_name_only_labels_the_world():
+    # Sizes from a --config-dir have names of their own; Hydra refuses a size with no file.
+    assert cal.world("tiny", ["China"]).size_name == "tiny"
+    for bad in ("", None, 3):
+        with pytest.raises(ValueError, match="is not a size name; expected a non-empty string"):
+            cal.world(bad)
 
 
 def test_subset_keeps_nations_and_renormalises():

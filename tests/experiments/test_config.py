@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from abm.app import CONF_DIR, subdir_name
-from abm.config import RunConfig, validate
+from abm.config import ConfigError, RunConfig, validate
 
 from .conftest import CONF, complete_manifests
 
@@ -127,6 +127,18 @@ BAD_INPUTS = [
     ("policy.localisation_share=1.5", ["policy.localisation_share", "out of range", "1.0"]),
     ("size=huge", ["size", "small", "default", "world"]),
     ("open_source.enabled=maybe", ["open_source.enabled", "true or false"]),
+    # OmegaConf turned these into true/false silently (issue 9)
+    ("supply.neocloud_entry_exit=2", ["supply.neocloud_entry_exit", "true or false", "got 2"]),
+    ("supply.neocloud_entry_exit=0", ["supply.neocloud_entry_exit", "true or false", "got 0"]),
+    ("supply.neocloud_entry_exit=yes", ["supply.neocloud_entry_exit", "true or false",
+                                        "'yes'"]),
+    ('supply.neocloud_entry_exit="true"', ["supply.neocloud_entry_exit", "true or false",
+                                           "'true'"]),
+    ("supply.neocloud_entry_exit=null", ["supply.neocloud_entry_exit", "true or false",
+                                         "None"]),
+    # null gave "field 'demand.elasticity' is not Optional", with no allowed range
+    ("demand.elasticity=null", ["demand.elasticity", "a number in [0.05, 3.0]", "None"]),
+    ("market.max_rounds=null", ["market.max_rounds", "a number in [1.0,", "None"]),
     ("scenario=baseline,closed_frontier", ["--multirun"]),
 ]
 
@@ -156,3 +168,19 @@ def test_bad_value_in_a_sweep_stops_the_whole_sweep(refuse_in, tmp_path):
     assert proc.returncode == 2
     assert "demand.elasticity" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_size_name_is_a_file_stem_not_a_fixed_list():
+    # A size file in a --config-dir may name a new size (Hydra refuses one with no file).
+    assert validate({"size": {"name": "tiny", "nations": ["China"]}}).size.name == "tiny"
+    for bad in ("", "a b", "../x", 3):
+        with pytest.raises(ConfigError, match=r"size\.name: .* is not a size name: letters, "
+                                            r"digits.*packaged sizes: small, default, world"):
+            validate({"size": {"name": bad}})
+
+
+def test_a_true_bool_stays_true_and_a_number_stays_a_float(hydra_compose):
+    # the schema leaves bools untyped (validate checks them) and numbers nullable
+    cfg = validate(hydra_compose("supply.neocloud_entry_exit=false", "demand.elasticity=1"))
+    assert cfg.supply.neocloud_entry_exit is False
+    assert cfg.demand.elasticity == 1.0 and isinstance(cfg.demand.elasticity, float)

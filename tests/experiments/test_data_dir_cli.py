@@ -34,7 +34,7 @@ def my_data(tmp_path) -> Path:
     sites.loc[row, ["nation", "source"]] = ["Nigeria", "my survey"]
     sites.to_csv(data / "provider_sites.csv", index=False)
     (data / "parameters.csv").write_text(
-        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,10,0.6,1.5,my estimate,n\n")
+        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,3,0.6,1.5,my estimate,n\n")
     return data
 
 
@@ -63,7 +63,7 @@ def test_a_run_on_my_own_tables(run_in, tmp_path, my_data):
                    f"hydra.run.dir={run_dir}")
     assert "skipping complete run" in again.stderr, again.stderr[-3000:]
     (my_data / "parameters.csv").write_text(
-        PARAM_HEADER + "demand,elasticity,1.3,float,1,0.05,10,0.6,1.5,my estimate,n\n")
+        PARAM_HEADER + "demand,elasticity,1.3,float,1,0.05,3,0.6,1.5,my estimate,n\n")
     edited = run_in("size=small", "size.nations=[Nigeria]", "months=2", f"data_dir={my_data}",
                     f"hydra.run.dir={run_dir}")
     assert edited.returncode == 0, edited.stderr[-2000:]
@@ -94,8 +94,8 @@ def test_precedence_packaged_then_data_dir_then_scenario_then_command_line(tmp_p
     data = tmp_path / "d"
     data.mkdir()
     (data / "parameters.csv").write_text(
-        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,10,0.6,1.5,me,n\n"
-        "energy,price_shock,1.7,float,x,1,,1,3,me,n\n")
+        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,3,0.6,1.5,me,n\n"
+        "energy,price_shock,1.7,float,x,1,20,1,3,me,n\n")
     with hydra_session(CONF):
         def cfg(*overrides):
             return validate(compose(config_name="config", overrides=list(overrides)))
@@ -120,7 +120,7 @@ def test_a_data_dir_changes_the_sobol_ranges(tmp_path):
     data = tmp_path / "d"
     data.mkdir()
     (data / "parameters.csv").write_text(
-        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,10,0.9,1.4,me,n\n")
+        PARAM_HEADER + "demand,elasticity,1.2,float,1,0.05,3,0.9,1.4,me,n\n")
     row = parameter_table().set_index(["group", "name"]).loc[("demand", "elasticity")]
     assert Problem.from_parameters(["demand.elasticity"]).bounds == (
         (float(row["low"]), float(row["high"])),)

@@ -123,6 +123,57 @@ def test_a_scenario_from_a_config_dir_runs(run_in, tmp_path):
     assert manifest(tmp_path / "good")["scenario"] == "mine"
 
 
+def _extra_size(tmp_path, name="tiny", label="tiny"):
+    extra = tmp_path / "extra"
+    (extra / "size").mkdir(parents=True, exist_ok=True)
+    (extra / "size" / f"{name}.yaml").write_text(
+        f"name: {label}\nnations: [United States, China]\nsynthetic: false\n"
+        "income_groups: 3\n")
+    return extra
+
+
+def test_a_size_from_a_config_dir_is_checked_like_a_scenario_from_one(refuse_in, tmp_path):
+    # size/tiny.yaml in a --config-dir was refused as "not a size; allowed: small, ..."
+    # although the label message tells users to put a new size there.
+    extra = _extra_size(tmp_path)
+    plan = preflight(["size=tiny", "months=1"], False, config_dir=str(extra))
+    assert plan.total == 1
+    proc = refuse_in("--config-dir", str(extra), "size=tiny", "months=0",
+                     f"hydra.run.dir={tmp_path / 'bad'}")
+    refused(proc, "months", "[1, 1200]")
+    _extra_size(tmp_path, "other", "tiny")  # its label is not its file
+    proc = refuse_in("--config-dir", str(extra), "size=other", "months=1",
+                     f"hydra.run.dir={tmp_path / 'bad'}")
+    refused(proc, "size.name=tiny contradicts the size chosen (size=other)")
+    proc = refuse_in("--config-dir", str(extra), "size=huge", "months=1")
+    refused(proc, "size=huge", "unknown size", "tiny", "small")
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_a_size_from_a_config_dir_runs(run_in, tmp_path):
+    extra = _extra_size(tmp_path)
+    proc = run_in("--config-dir", str(extra), "size=tiny", "months=1",
+                  f"hydra.run.dir={tmp_path / 'good'}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert manifest(tmp_path / "good")["size"] == "tiny"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("scenario:\n  name: mine\nenergy: [\n  price_shock: 1.5\n",
+     ["not valid YAML", "while parsing a flow sequence at line 4, column 9"]),
+    ("scenario:\n\tname: mine\n",
+     ["not valid YAML", "found character '\\t'", "at line 3, column 1"]),
+])
+def test_malformed_yaml_in_a_config_dir_names_file_and_line(refuse_in, tmp_path, text, words):
+    extra = tmp_path / "extra"
+    (extra / "scenario").mkdir(parents=True)
+    (extra / "scenario" / "mine.yaml").write_text("# @package _global_\n" + text)
+    proc = refuse_in("--config-dir", str(extra), "scenario=mine", "size=small", "months=1",
+                     f"hydra.run.dir={tmp_path / 'bad'}")
+    refused(proc, "scenario/mine.yaml:", *words)
+
+
 def test_config_path_is_preflighted_too(refuse_in, tmp_path):
     import shutil
 

@@ -94,6 +94,19 @@ def test_a_broken_identity_raises_with_month_and_quantity():
         check_step(model, tampered, supply, demand)
 
 
+def test_a_nan_stock_is_reported_as_nan_not_hidden_by_a_nan_ignoring_minimum():
+    # fleet.shell_pipeline with a NaN used to report "value 0.0" (np.nanmin skipped it).
+    model = ComputeEconomy(small_config(months=2))
+    model.step()
+    supply, demand = model.last_books
+    model.fleet.shell_pipeline[0, 0] = np.nan
+    with pytest.raises(InvariantViolation, match=r"fleet\.shell_pipeline .*value nan"):
+        check_step(model, model.last_result, supply, demand)
+    model.fleet.shell_pipeline[0, 0] = np.inf
+    with pytest.raises(InvariantViolation, match=r"fleet\.shell_pipeline .*value inf"):
+        check_step(model, model.last_result, supply, demand)
+
+
 def test_model_uses_only_its_own_random_streams():
     np.random.seed(123)  # noqa: NPY002 -- global state must not matter
     a = small_run(months=6, seed=7)["global"]

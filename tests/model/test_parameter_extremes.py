@@ -63,3 +63,36 @@ def test_a_world_with_almost_no_compute_clears_with_no_trade():
     low = float(table.query("group == 'supply' and name == 'world_compute_h100e'")["min"].iloc[0])
     g = run(small_config(months=2, supply__world_compute_h100e=low)).tables["global"]
     assert len(g) == 2 and np.isfinite(g["tokens_total"]).all()
+
+
+@pytest.mark.parametrize(("months", "budget_share"), [(1, 0.0), (3, 1e-12)])
+def test_a_world_whose_users_cannot_pay_runs_with_invariants_holding(months, budget_share):
+    # No budget and no startups: the month-0 revenue per busy hour was a demand-weighted mean
+    # with all-zero weights (ZeroDivisionError); a budget of 1e-12 let the calibration push
+    # use-case weights to ~1e150, and month 1 overflowed into a NaN shell pipeline.
+    from abm.model import ComputeEconomy
+
+    cfg = small_config(months=months, demand__budget_share=budget_share,
+                       startups__initial_per_usecase=0)
+    model = ComputeEconomy(cfg)
+    assert np.isfinite(model.expectations.revenue_per_busy_hour).all()
+    assert (model.expectations.revenue_per_busy_hour > 0).all()
+    assert np.isfinite(model.usecase_weight).all()
+    g = run(cfg).tables["global"]
+    assert len(g) == months and np.isfinite(g["tokens_total"]).all()
+
+
+def test_chips_at_the_top_of_their_price_range_with_one_clearing_round_run():
+    # At $1e9 per H100e asks are so high that tokens barely respond to the use-case weight;
+    # the calibration's contraction multiplied the weights until they overflowed
+    # ("reference_demand: contains NaN or inf" from build_demand). Weights are now bounded
+    # (abm.economy.calibrate.MAX_WEIGHT_FACTOR).
+    from abm.model import ComputeEconomy
+
+    cfg = small_config(months=3, chips__vendor_price_usd=1e9, startups__enabled=False,
+                       market__max_rounds=1)
+    with np.errstate(over="raise", invalid="raise"):
+        model = ComputeEconomy(cfg)
+    assert np.isfinite(model.usecase_weight).all()
+    g = run(cfg).tables["global"]
+    assert len(g) == 3 and np.isfinite(g["tokens_total"]).all()
