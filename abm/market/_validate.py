@@ -6,13 +6,51 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
+def real_array(value: ArrayLike, name: str) -> np.ndarray:
+    """``value`` as a float64 array of any shape, refusing what is not a real number.
+
+    Only integer and floating dtypes (and Python ``int``/``float`` objects) are accepted:
+    booleans, strings (even numeric ones), datetimes, complex numbers and masked arrays
+    (whose mask would be silently dropped) are refused, as is an integer too large for a
+    float64.  NaN and inf pass through; callers check finiteness.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the allowed values.
+    """
+    allowed = "allowed: real numbers (int or float)"
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f"{name}: masked arrays are not accepted (the mask would be "
+                         f"ignored); pass a plain array of real numbers")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected an array of real numbers ({exc}); {allowed}") \
+            from None
+    kind = raw.dtype.kind
+    if kind == "O":
+        bad = [v for v in raw.ravel().tolist() if isinstance(v, (bool, np.bool_))
+               or not isinstance(v, (int, float, np.integer, np.floating))]
+        if bad:
+            raise ValueError(f"{name}: holds {bad[0]!r} of type {type(bad[0]).__name__}; "
+                             f"{allowed}")
+    elif kind not in "iuf":
+        raise ValueError(f"{name}: dtype {raw.dtype} is not accepted; {allowed}")
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{name}: holds a number too large for a float64 "
+                         f"(maximum {np.finfo(np.float64).max:.6g})") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected an array of real numbers ({exc}); {allowed}") \
+            from None
+
+
 def real_vector(value: ArrayLike, name: str, *, nonnegative: bool = False,
                 min_size: int = 0) -> np.ndarray:
     """``value`` as a finite 1-D float64 array; raise ValueError naming ``name`` otherwise."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D array of real numbers ({exc})") from exc
+    arr = real_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.size < min_size:
