@@ -83,6 +83,10 @@ def count(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+    if isinstance(value, (int, np.integer)):  # exact: no float conversion (10**30 is fine)
+        if value < 0:
+            raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+        return int(value)
     if not (np.isfinite(value) and value >= 0 and float(value).is_integer()):
         raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
     return int(value)
@@ -103,7 +107,7 @@ def money_fits(ask: np.ndarray, capacity: np.ndarray, tariff: np.ndarray) -> Non
     ------
     ValueError
         Naming ``ask`` and ``capacity`` and the first offer whose ``ask x capacity`` is
-        too large.
+        too large, or naming ``tariff`` when the untaxed money would fit.
     """
     n = max(ask.shape[0], 1)
     bound = MONEY_MAX / n / (1.0 + float(tariff.max(initial=0.0)))
@@ -112,6 +116,12 @@ def money_fits(ask: np.ndarray, capacity: np.ndarray, tariff: np.ndarray) -> Non
     bad = np.flatnonzero(~(money < bound))
     if bad.size:
         i = int(bad[0])
+        if money[i] < MONEY_MAX / n:  # fits untaxed: the tariff is what breaks it
+            j = int(np.argmax(tariff))
+            raise ValueError(f"tariff: {tariff[j]:.3g} (nation {j}) is too large: buyers would "
+                             f"pay more than {MONEY_MAX:.3g} $/month at the asks, beyond "
+                             f"float64; tariffs are a share of the price and must keep "
+                             f"(1 + tariff) x ask x capacity below that")
         raise ValueError(f"ask x capacity: offer {i} would take {money[i]:.3g} $/month at its "
                          f"ask (ask {ask[i]:.3g}, capacity {capacity[i]:.3g}); money must stay "
                          f"below {bound:.3g} $/month per offer to be a float64")

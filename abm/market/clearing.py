@@ -373,8 +373,9 @@ class _Kernel:
         self.kappa, group = np.unique(terms.alpha[:, 0] / rho, return_inverse=True)
         # contiguous runs of classes sharing a kappa
         change = np.flatnonzero(group[1:] != group[:-1]) + 1
-        self.runs = list(zip(np.r_[0, change], np.r_[change, group.size], group[np.r_[0, change]],
-                             strict=True))
+        self.runs = [] if group.size == 0 else list(  # no active class: nothing to buy
+            zip(np.r_[0, change], np.r_[change, group.size], group[np.r_[0, change]],
+                strict=True))
         self.group = group
         self.tariffed = bool((terms.tariff_factor != 1.0).any())
         self.unsort = None if terms.perm is None else np.argsort(terms.perm)
@@ -789,7 +790,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     if warm_start is None:
         log_price = log_ask.copy()
     else:
-        warm = np.asarray(warm_start, dtype=np.float64)
+        warm = _validate.real_array(warm_start, "warm_start")
         if warm.shape != ask.shape or not np.isfinite(warm).all():
             raise ValueError(f"warm_start: expected {ask.shape[0]} finite prices, got "
                              f"shape {warm.shape}")
@@ -950,7 +951,7 @@ def offer_demand(supply: SupplyBook, demand: DemandBook,
 
 
 def _check_warm_start(warm_start, ask: FloatArray) -> None:
-    warm = np.asarray(warm_start, dtype=np.float64)
+    warm = _validate.real_array(warm_start, "warm_start")
     if warm.shape != ask.shape or not np.isfinite(warm).all():
         raise ValueError(f"warm_start: expected {ask.shape[0]} finite prices, got "
                          f"shape {warm.shape}")
