@@ -10,8 +10,10 @@ and :func:`lorenz`.
 Conventions
 -----------
 * Inputs may be lists or arrays. ``values`` and ``weights`` must be one-dimensional,
-  non-empty, finite and non-negative; weights must not all be zero. Every violation
-  raises ``ValueError`` whose message names the offending argument.
+  non-empty, finite and non-negative, of real numbers (booleans, strings, datetimes,
+  complex numbers, masked arrays and integers beyond float64 are refused); weights must
+  not all be zero and must match ``values`` in length. Every violation raises
+  ``ValueError`` whose message names the offending argument.
 * ``weights`` are population weights (frequency weights): a weighted result equals the
   unweighted result on the data replicated by integer weights. Units with zero weight
   are ignored.
@@ -31,6 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from abm.market._validate import real_array
 
 __all__ = [
     "TheilDecomposition",
@@ -75,10 +79,7 @@ class TheilDecomposition(NamedTuple):
 
 def _as_float_array(x: ArrayLike, name: str, *, allow_scalar: bool = False) -> np.ndarray:
     """Convert to a finite, non-empty float array (1-D unless ``allow_scalar``)."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric") from exc
+    arr = real_array(x, name)  # refuses strings, booleans, datetimes, ints beyond float64
     if allow_scalar:
         arr = np.atleast_1d(arr)
     if arr.ndim != 1:
@@ -242,7 +243,8 @@ def lerner(price: ArrayLike, marginal_cost: ArrayLike, weights: ArrayLike | None
     price : array_like
         Prices (scalar or 1-D), must be > 0 wherever the weight is positive.
     marginal_cost : array_like
-        Marginal costs in the same units, broadcast against ``price``.
+        Marginal costs in the same units.  ``price`` and ``marginal_cost`` must have the
+        same length; either may be a scalar, which is broadcast against the other.
     weights : array_like, optional
         Non-negative weights (e.g. tokens sold or market shares); entries with
         zero weight are ignored. With market-share weights this is the
@@ -253,15 +255,26 @@ def lerner(price: ArrayLike, marginal_cost: ArrayLike, weights: ArrayLike | None
     float
         (Weighted) mean margin, a share of price: at most 1, negative when
         pricing below cost.
+
+    Raises
+    ------
+    ValueError
+        If an input is not real-numeric, not finite or not 1-D; if ``price`` and
+        ``marginal_cost`` differ in length (a scalar is broadcast, a length-1 array is
+        not); if ``weights`` differ in length, are negative or all zero; or if a price with
+        positive weight is not > 0.
     """
     p = _as_float_array(price, "price", allow_scalar=True)
     mc = _as_float_array(marginal_cost, "marginal_cost", allow_scalar=True)
-    try:
-        p, mc = np.broadcast_arrays(p, mc)
-    except ValueError as exc:
+    scalar_p, scalar_mc = np.ndim(price) == 0, np.ndim(marginal_cost) == 0
+    if p.size != mc.size and not (scalar_p or scalar_mc):
+        # A length-1 array is not a scalar: broadcasting it would pair one cost with every
+        # price (or one price with every cost) and hide a misaligned input.
         raise ValueError(
-            f"marginal_cost must have the same length as price ({mc.size} != {p.size})"
-        ) from exc
+            f"price and marginal_cost must have the same length ({p.size} != {mc.size}); "
+            f"only a scalar (not a length-1 array) is broadcast against the other"
+        )
+    p, mc = np.broadcast_arrays(p, mc)
     w = _weights(weights, p.size)
     if w is None:
         w = np.ones_like(p)
@@ -458,7 +471,15 @@ def atkinson(values: ArrayLike, epsilon: float, weights: ArrayLike | None = None
     float
         ``1 - equally_distributed_equivalent / mean``, in [0, 1] (0 for equal values).
         If some value is zero and ``epsilon >= 1`` the result is 1 (the limit).
-        NaN if all values are zero.
+        NaN if all values are zero.  For ``epsilon > 1`` the power mean is taken relative
+        to the smallest value, so any finite ``epsilon`` works and a large one approaches
+        the Rawlsian limit ``1 - min / mean``.
+
+    Raises
+    ------
+    ValueError
+        If ``epsilon`` is not a finite real number >= 0, or ``values``/``weights`` are
+        invalid (see the module conventions); the message names the argument.
     """
     try:
         eps = float(epsilon)
@@ -478,6 +499,14 @@ def atkinson(values: ArrayLike, epsilon: float, weights: ArrayLike | None = None
         return 1.0
     if eps == 1:
         ede_ratio = np.exp(np.dot(w, np.log(r)) / total_w)
+    elif eps > 1:
+        # r**(1 - eps) overflows for large eps; factor out the smallest ratio m, so every
+        # term (r / m)**(1 - eps) lies in (0, 1] and their mean in (0, 1] (the minimum's
+        # own term is 1).  As eps -> inf this tends to m: the Rawlsian limit 1 - min/mean.
+        m = float(r.min())
+        with np.errstate(under="ignore"):
+            power_mean = np.dot(w, (r / m) ** (1.0 - eps)) / total_w
+        ede_ratio = m * math.exp(math.log(power_mean) / (1.0 - eps))
     else:
         ede_ratio = (np.dot(w, r ** (1.0 - eps)) / total_w) ** (1.0 / (1.0 - eps))
     return _clip01(1.0 - ede_ratio)

@@ -12,7 +12,8 @@ the ``abm_sobol`` sample file or drawn sample), and checks each job:
   option, ``size.name`` the ``size`` option);
 - it writes somewhere: a non-empty ``hydra.run.dir`` (single run), one ``hydra.sweep.dir``
   for the whole sweep (not one per swept value) and a different, non-empty subdirectory per
-  job;
+  job; neither directory is the current one or its ancestor, an existing non-directory, or
+  a path that cannot be created (:func:`check_output_dir`);
 - no unknown direct key in the launcher's or sweeper's settings (``hydra.launcher.njobs``
   gets "did you mean `n_jobs`?", also when added with ``+``).
 
@@ -260,11 +261,14 @@ class JobChecker:
                 raise ConfigError("hydra.run.dir is empty; the run would write its files into "
                                   "the current directory. Give a directory, e.g. "
                                   "hydra.run.dir=outputs/runs/mine")
+            check_output_dir(run_dir, "hydra.run.dir")
             return
         sweep_dir = str(OmegaConf.select(cfg, "hydra.sweep.dir") or "").strip()
         if not sweep_dir:
             raise ConfigError("hydra.sweep.dir is empty; the sweep would write into the current "
                               "directory. Give a directory, e.g. hydra.sweep.dir=outputs/mine")
+        if sweep_dir not in self.sweep_dirs:
+            check_output_dir(sweep_dir, "hydra.sweep.dir")
         subdir = str(OmegaConf.select(cfg, "hydra.sweep.subdir") or "").strip()
         if not subdir:
             raise ConfigError("hydra.sweep.subdir is empty; every job would write into the "
@@ -538,3 +542,48 @@ def _first_line(text: str) -> str:
 
 __all__ = ["JobChecker", "Plan", "PreflightError", "expand", "explain", "hydra_session",
            "jobs_digest", "preflight"]
+
+
+def check_output_dir(path: str, key: str) -> None:
+    """Refuse an output directory (``key`` = ``hydra.run.dir``/``hydra.sweep.dir``) that
+    cannot hold a run's files on their own.
+
+    Refused: the current directory or one of its ancestors (``.``, ``..``: the run's files
+    would be mixed into the directory the command runs from, as with an empty value); an
+    existing path that is not a directory (``/dev/null``, a regular file); a path whose
+    nearest existing ancestor is not a directory or does not accept a new directory there
+    (``/proc/x``), probed by creating and removing an empty temporary directory.  Hydra
+    creates the directory later; nothing is left behind here.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``, the path and what to give instead.
+    """
+    import os
+    import tempfile
+
+    hint = f"Give a new directory of its own, e.g. {key}=outputs/runs/mine"
+    target = Path(os.path.abspath(os.path.expanduser(path)))
+    resolved, cwd = target.resolve(), Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        where = "the current directory" if resolved == cwd else "an ancestor of the current " \
+            "directory"
+        raise ConfigError(f"{key}={path} is {where} ({cwd}); the run would write its files "
+                          f"among yours. {hint}")
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{key}={path} exists and is not a directory, so the run cannot "
+                          f"write into it. {hint}")
+    ancestor = target
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{key}={path}: {ancestor} is not a directory, so {path} cannot be "
+                          f"created. {hint}")
+    probe_in = target if target.exists() else ancestor
+    try:
+        with tempfile.TemporaryDirectory(prefix=".abm-preflight-", dir=probe_in):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{key}={path} cannot be created or written ({probe_in}: "
+                          f"{exc.strerror or exc}). {hint}") from None

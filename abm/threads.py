@@ -10,7 +10,8 @@ run. The setting is recorded in each run's manifest (:func:`describe`).
 
 ``ABM_THREADS`` (default 1) sets the pools of the ``python -m abm`` / ``abm.bench`` process
 and its launcher workers outside the model (set before NumPy loads, see
-:func:`pin_environment`); it must be an integer >= 1 (:func:`abm_threads` refuses anything
+:func:`pin_environment`); it must be a whole number from 1 to 1024 in plain digits
+(:func:`abm_threads` refuses anything
 else with a message naming the variable) and cannot change a run's tables.
 
 This module imports no NumPy at import time: ``abm.__main__`` uses it before NumPy loads.
@@ -29,10 +30,13 @@ RUN_THREADS = 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 ENV = "ABM_THREADS"
+#: Largest accepted ``ABM_THREADS``: a fixed bound (not this machine's core count, so a
+#: setting valid on one machine is valid on every one); beyond it a pool is a typo.
+MAX_THREADS = 1024
 
 
 class ThreadSettingError(ValueError):
-    """``ABM_THREADS`` is not an integer >= 1; the message names the variable."""
+    """``ABM_THREADS`` is not a whole number in [1, 1024]; the message names the variable."""
 
 
 def abm_threads(environ: dict[str, str] | None = None) -> int:
@@ -41,25 +45,22 @@ def abm_threads(environ: dict[str, str] | None = None) -> int:
     Raises
     ------
     ThreadSettingError
-        If it is not an integer >= 1 (e.g. ``two``, ``1.5``, ``0``, ``-2``).
+        If it is not a whole number from 1 to :data:`MAX_THREADS` (1024) in plain ASCII
+        digits (e.g. ``two``, ``1.5``, ``0``, ``-2``, ``+2``, ``1_0``, ``99999999``).
     """
     raw = (os.environ if environ is None else environ).get(ENV, "")
     text = raw.strip()
     if not text:
         return 1
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-        ok = False
-    else:
-        ok = value >= 1
-    if not ok:
+    # Plain ASCII digits only: int() would also take "+2", "1_0" and non-ASCII digits.
+    digits = text.isascii() and text.isdigit()
+    value = int(text) if digits else 0
+    if not 1 <= value <= MAX_THREADS:
         raise ThreadSettingError(
-            f"{ENV}={raw!r}: expected an integer >= 1 (the BLAS/OpenMP threads of this "
-            f"process outside the model; the model itself always runs on {RUN_THREADS} "
-            "thread so its tables do not depend on the machine); unset it or use e.g. "
-            f"{ENV}=1")
+            f"{ENV}={raw!r}: expected a whole number from 1 to {MAX_THREADS} written in "
+            f"plain digits 0-9 (the BLAS/OpenMP threads of this process outside the model; "
+            f"the model itself always runs on {RUN_THREADS} thread so its tables do not "
+            f"depend on the machine); unset it or use e.g. {ENV}=1")
     return value
 
 
@@ -108,5 +109,5 @@ def describe(threads: int = RUN_THREADS) -> dict[str, Any]:
     return {"run_threads": threads, ENV: os.environ.get(ENV), "pools": pools}
 
 
-__all__ = ["ENV", "RUN_THREADS", "THREAD_VARS", "ThreadSettingError", "abm_threads",
+__all__ = ["ENV", "MAX_THREADS", "RUN_THREADS", "THREAD_VARS", "ThreadSettingError", "abm_threads",
            "describe", "pin_environment", "pinned"]

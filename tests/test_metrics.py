@@ -172,6 +172,34 @@ def test_lerner_examples():
     assert_allclose(lerner([0, 20], [1, 15], weights=[0, 3]), 0.25, atol=1e-12)
 
 
+def test_lerner_broadcasts_only_a_scalar():
+    assert_allclose(lerner(10, [2, 4, 6]), 0.6, atol=1e-12)
+    assert_allclose(lerner([10, 20], 5), (0.5 + 0.75) / 2, atol=1e-12)
+    assert_allclose(lerner([10], [5]), 0.5, atol=1e-12)
+
+
+@pytest.mark.parametrize("epsilon", [2.0, 10.0, 50.0, 1e3, 1e6, 1e100, 1e308])
+def test_atkinson_with_large_aversion_tends_to_one_minus_min_over_mean(epsilon):
+    """1 - EDE/mean with EDE the power mean of order 1 - epsilon: it decreases to the
+    minimum as epsilon grows, so the index rises to 1 - min/mean = 0.5 for [1, 2, 3]
+    (it returned 1.0 with an overflow warning at 1e308)."""
+    import warnings
+
+    x = [1.0, 2.0, 3.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = atkinson(x, epsilon)
+    direct = 1.0 - np.mean(np.asarray(x) ** (1 - epsilon)) ** (1 / (1 - epsilon)) / 2.0
+    if epsilon <= 50:  # the direct formula is still representable: they agree
+        assert_allclose(a, direct, rtol=1e-12)
+    assert atkinson(x, 2.0) < atkinson(x, 10.0) <= a + 1e-15 if epsilon >= 10 else True
+    assert a <= 0.5 + 1e-15
+    if epsilon >= 1e6:
+        assert_allclose(a, 0.5, rtol=1e-5)
+    weighted = atkinson([1.0, 2.0, 3.0], epsilon, weights=[1.0, 1.0, 2.0])
+    assert 0.0 < weighted <= 1.0 - 1.0 / (9.0 / 4.0) + 1e-15
+
+
 def test_lerner_cowling_waterson():
     # Cournot with market elasticity eta: each firm's margin is s_i / eta, so the
     # share-weighted industry margin is HHI / (10,000 * eta).
@@ -383,7 +411,11 @@ INEQUALITY = [
 @pytest.mark.parametrize("f", [*INEQUALITY, hhi, equivalent_firms, cr])
 @pytest.mark.parametrize(
     "values",
-    [[], [1.0, float("nan")], [1.0, float("inf")], [1.0, -2.0], [[1.0, 2.0]], ["a", "b"]],
+    [[], [1.0, float("nan")], [1.0, float("inf")], [1.0, -2.0], [[1.0, 2.0]], ["a", "b"],
+     ["1", "2"], [True, False], [10**400, 1], np.ma.masked_array([1.0, 2.0], [0, 1]),
+     np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"), [1 + 0j, 2]],
+    ids=["empty", "nan", "inf", "negative", "2d", "text", "numeric-text", "bool", "huge-int",
+         "masked", "datetime", "complex"],
 )
 def test_bad_values(f, values):
     with pytest.raises(ValueError, match="values"):
@@ -449,6 +481,10 @@ def test_bad_k(k):
         ([1.0, 2.0], [0.5, 0.5], [1.0], "weights"),
         ([1.0, 2.0], [0.5, 0.5], [1.0, -1.0], "weights"),
         ([1.0, 2.0], [0.5, 0.5], [0.0, 0.0], "weights"),
+        # a length-1 array is not broadcast: it would pair one cost with every price
+        ([1.0, 2.0], [0.0], None, "price and marginal_cost must have the same length"),
+        ([2.0], [0.0, 1.0, 1.5], None, "price and marginal_cost must have the same length"),
+        ([10**400], [1.0], None, "price"),
     ],
 )
 def test_bad_lerner_inputs(price, marginal_cost, weights, name):

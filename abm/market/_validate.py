@@ -6,13 +6,51 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
+def real_array(value: ArrayLike, name: str) -> np.ndarray:
+    """``value`` as a float64 array of any shape, refusing what is not a real number.
+
+    Only integer and floating dtypes (and Python ``int``/``float`` objects) are accepted:
+    booleans, strings (even numeric ones), datetimes, complex numbers and masked arrays
+    (whose mask would be silently dropped) are refused, as is an integer too large for a
+    float64.  NaN and inf pass through; callers check finiteness.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the allowed values.
+    """
+    allowed = "allowed: real numbers (int or float)"
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f"{name}: masked arrays are not accepted (the mask would be "
+                         f"ignored); pass a plain array of real numbers")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected an array of real numbers ({exc}); {allowed}") \
+            from None
+    kind = raw.dtype.kind
+    if kind == "O":
+        bad = [v for v in raw.ravel().tolist() if isinstance(v, (bool, np.bool_))
+               or not isinstance(v, (int, float, np.integer, np.floating))]
+        if bad:
+            raise ValueError(f"{name}: holds {bad[0]!r} of type {type(bad[0]).__name__}; "
+                             f"{allowed}")
+    elif kind not in "iuf":
+        raise ValueError(f"{name}: dtype {raw.dtype} is not accepted; {allowed}")
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{name}: holds a number too large for a float64 "
+                         f"(maximum {np.finfo(np.float64).max:.6g})") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected an array of real numbers ({exc}); {allowed}") \
+            from None
+
+
 def real_vector(value: ArrayLike, name: str, *, nonnegative: bool = False,
                 min_size: int = 0) -> np.ndarray:
     """``value`` as a finite 1-D float64 array; raise ValueError naming ``name`` otherwise."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D array of real numbers ({exc})") from exc
+    arr = real_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.size < min_size:
@@ -45,6 +83,10 @@ def count(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+    if isinstance(value, (int, np.integer)):  # exact: no float conversion (10**30 is fine)
+        if value < 0:
+            raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
+        return int(value)
     if not (np.isfinite(value) and value >= 0 and float(value).is_integer()):
         raise ValueError(f"{name}: must be a whole number >= 0, got {value!r}")
     return int(value)
@@ -65,7 +107,7 @@ def money_fits(ask: np.ndarray, capacity: np.ndarray, tariff: np.ndarray) -> Non
     ------
     ValueError
         Naming ``ask`` and ``capacity`` and the first offer whose ``ask x capacity`` is
-        too large.
+        too large, or naming ``tariff`` when the untaxed money would fit.
     """
     n = max(ask.shape[0], 1)
     bound = MONEY_MAX / n / (1.0 + float(tariff.max(initial=0.0)))
@@ -74,6 +116,12 @@ def money_fits(ask: np.ndarray, capacity: np.ndarray, tariff: np.ndarray) -> Non
     bad = np.flatnonzero(~(money < bound))
     if bad.size:
         i = int(bad[0])
+        if money[i] < MONEY_MAX / n:  # fits untaxed: the tariff is what breaks it
+            j = int(np.argmax(tariff))
+            raise ValueError(f"tariff: {tariff[j]:.3g} (nation {j}) is too large: buyers would "
+                             f"pay more than {MONEY_MAX:.3g} $/month at the asks, beyond "
+                             f"float64; tariffs are a share of the price and must keep "
+                             f"(1 + tariff) x ask x capacity below that")
         raise ValueError(f"ask x capacity: offer {i} would take {money[i]:.3g} $/month at its "
                          f"ask (ask {ask[i]:.3g}, capacity {capacity[i]:.3g}); money must stay "
                          f"below {bound:.3g} $/month per offer to be a float64")

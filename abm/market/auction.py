@@ -285,8 +285,11 @@ def double_auction(
     Raises
     ------
     ValueError
-        If an input is not 1-D, contains NaN/inf or negative values, or a price array and
-        its quantity array differ in length.  The message names the argument.
+        If an input is not 1-D, is not real-numeric (booleans, strings, datetimes, complex
+        numbers and masked arrays are refused), contains NaN/inf or negative values, or a
+        price array and its quantity array differ in length; or if the traded volume or
+        the surplus exceeds the float64 maximum (about 1.8e308), which would otherwise be
+        returned as inf.  The message names the argument(s).
 
     Notes
     -----
@@ -374,11 +377,15 @@ def double_auction(
     if a_left < ap.size:
         price_high = min(price_high, float(a_key_s[a_left]))
 
-    if q_exp:  # back to the caller's units (inf only where the true value overflows)
+    if q_exp:  # back to the caller's units (inf only where the true value overflows: refused)
         with np.errstate(over="ignore"):
             volume = float(np.ldexp(volume, q_exp))
             bid_fill, ask_fill = np.ldexp(bid_fill, q_exp), np.ldexp(ask_fill, q_exp)
+    _representable(volume, "volume", "bid_qty and ask_qty",
+                   "express quantities in a larger unit")
     surplus = surplus_of(bid_fill, bp, ask_fill, ap)
+    _representable(surplus, "surplus", "bid_price x bid_qty",
+                   "express prices or quantities in a larger unit")
     return AuctionResult(
         price=midpoint(price_low, price_high),
         volume=volume,
@@ -388,6 +395,13 @@ def double_auction(
         price_low=price_low,
         price_high=price_high,
     )
+
+
+def _representable(value: float, what: str, args: str, fix: str) -> None:
+    """Refuse a book whose ``what`` is beyond float64 (it would be returned as inf)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{args}: the traded {what} of this book exceeds the float64 maximum "
+                         f"({np.finfo(np.float64).max:.6g}) and cannot be returned; {fix}")
 
 
 def _readonly(arr: FloatArray) -> FloatArray:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from abm.market._validate import real_array
+
 FloatArray = np.ndarray
 IntArray = np.ndarray
 
@@ -24,10 +26,7 @@ TIERS = ("frontier", "mid", "small")
 
 def _as_float(name: str, values, n: int | None = None, *, allow_inf: bool = False,
               nonneg: bool = True, positive: bool = False) -> FloatArray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected a 1-D array of real numbers ({exc})") from None
+    arr = real_array(values, name)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
@@ -237,6 +236,10 @@ class DemandBook:
         for name in ("latency_tolerance_ms", "latency_cost", "quality_threshold",
                      "quality_cost"):
             set_(self, name, _as_float(name, getattr(self, name), n_cls))
+        if (self.quality_threshold > 1.0).any():
+            raise ValueError(f"quality_threshold: must lie in [0, 1] (quality relative to the "
+                             f"frontier, which is at most 1), got max "
+                             f"{self.quality_threshold.max():.6g}")
         loc = np.asarray(self.localised, dtype=bool)
         if loc.shape != (n_cls,):
             raise ValueError(f"localised: expected length {n_cls}, got shape {loc.shape}")

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from abm.market.auction import AuctionResult, midpoint, validate_book
+from abm.market.auction import AuctionResult, _representable, midpoint, validate_book
 
 __all__ = ["naive_double_auction"]
 
@@ -120,6 +120,9 @@ def naive_double_auction(
     surplus = scaled_sum(bid_fill, bp) - scaled_sum(ask_fill, ap)
     with np.errstate(over="ignore"):
         surplus = float(np.ldexp(surplus, e_f + e_p))
+    _representable(volume, "volume", "bid_qty and ask_qty", "express quantities in a larger unit")
+    _representable(surplus, "surplus", "bid_price x bid_qty",
+                   "express prices or quantities in a larger unit")
     return AuctionResult(
         price=midpoint(price_low, price_high),
         volume=volume,

@@ -301,3 +301,57 @@ def test_an_experiment_sweep_reports_its_real_size(run_in, tmp_path):
     out = proc.stdout + proc.stderr
     assert "sweep of 10 runs" in out and "[10/10] done" in out and "[10/1]" not in out
     assert len(complete_manifests(sweep)) == 10
+
+
+# ------------------------------------------- issue 9: a run directory of the run's own
+
+
+@pytest.mark.parametrize("run_dir", [".", "..", "{cwd}", "./"])
+def test_the_current_directory_or_an_ancestor_is_refused_as_run_dir(refuse_in, tmp_path,
+                                                                     run_dir):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    proc = run_main_in(work, "size=small", "months=1",
+                       f"hydra.run.dir={run_dir.format(cwd=work)}")
+    refused(proc, "hydra.run.dir=", "current directory", "hydra.run.dir=outputs/runs/mine")
+    assert sorted(p.name for p in work.iterdir()) == ["notes.txt"]
+    assert not list(tmp_path.glob("*.parquet"))
+
+
+def test_the_current_directory_is_refused_as_sweep_dir(refuse_in, tmp_path):
+    proc = refuse_in("-m", "seed=0,1", "size=small", "months=1", "hydra.sweep.dir=.")
+    refused(proc, "hydra.sweep.dir=.", "current directory")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("where", ["file", "/dev/null", "below-a-file", "/proc/abm-x"])
+def test_a_run_dir_that_cannot_be_a_directory_is_refused_naming_it(refuse_in, tmp_path,
+                                                                   where):
+    import os
+
+    if where.startswith("/") and not os.path.exists(os.path.dirname(where)):
+        pytest.skip(f"{os.path.dirname(where)} does not exist here")
+    (tmp_path / "file").write_text("x")
+    path = {"file": str(tmp_path / "file"),
+            "below-a-file": str(tmp_path / "file" / "run")}.get(where, where)
+    proc = refuse_in("size=small", "months=1", f"hydra.run.dir={path}")
+    why = "cannot be created" if where.startswith("/proc") else "is not a directory"
+    refused(proc, "hydra.run.dir=", why, "hydra.run.dir=outputs/runs/mine")
+    assert (tmp_path / "file").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_new_or_existing_run_dir_of_its_own_passes_the_check(tmp_path):
+    from abm.preflight import check_output_dir
+
+    check_output_dir(str(tmp_path / "new" / "run"), "hydra.run.dir")
+    (tmp_path / "old").mkdir()
+    check_output_dir(str(tmp_path / "old"), "hydra.run.dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # the probe left nothing
+
+
+def run_main_in(cwd, *args):
+    from .conftest import run_main
+
+    return run_main(*args, cwd=cwd)

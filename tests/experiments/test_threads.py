@@ -87,13 +87,20 @@ def test_pinned_restores_the_environment_and_the_pools(monkeypatch):
         assert all(p["num_threads"] == 2 for p in threadpool_info())
 
 
-@pytest.mark.parametrize("value", ["two", "1.5", "0", "-2", "1e3", " "])
+@pytest.mark.parametrize("value", ["two", "1.5", "0", "-2", "1e3", " ", "+2", "1_0",
+                                   "\u0663", "99999999", "1025"])
 def test_abm_threads_must_be_a_positive_integer(value):
     if not value.strip():
         assert abm_threads({"ABM_THREADS": value}) == 1  # empty means unset
         return
-    with pytest.raises(ThreadSettingError, match=r"ABM_THREADS=.*integer >= 1"):
+    with pytest.raises(ThreadSettingError,
+                       match=r"ABM_THREADS=.*whole number from 1 to 1024 .*plain digits"):
         abm_threads({"ABM_THREADS": value})
+
+
+@pytest.mark.parametrize(("value", "threads"), [("1", 1), (" 2 ", 2), ("1024", 1024)])
+def test_abm_threads_accepts_plain_digits_up_to_the_cap(value, threads):
+    assert abm_threads({"ABM_THREADS": value}) == threads
 
 
 def test_run_refuses_an_invalid_abm_threads(monkeypatch):
@@ -109,7 +116,7 @@ def test_the_cli_refuses_an_invalid_abm_threads_before_any_work(tmp_path):
                            f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    assert "ABM_THREADS='two'" in proc.stderr and "integer >= 1" in proc.stderr
+    assert "ABM_THREADS='two'" in proc.stderr and "whole number from 1 to 1024" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "run").exists()
 

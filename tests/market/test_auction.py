@@ -237,8 +237,15 @@ GOOD = {"bid_price": [5.0, 4.0], "bid_qty": [1.0, 1.0], "ask_price": [3.0], "ask
         lambda v: v[0],  # 0-D
         lambda v: [*v, 1.0],  # length mismatch with its partner
         lambda v: ["abc", *v[1:]],
+        lambda v: [str(x) for x in v],  # numeric strings
+        lambda v: np.array(v, dtype=bool),
+        lambda v: np.array(["2020-01-01"] * len(v), dtype="datetime64[D]"),
+        lambda v: np.ma.masked_array(v, [1] + [0] * (len(v) - 1)),
+        lambda v: [complex(x) for x in v],
+        lambda v: [10**400, *v[1:]],  # a Python int beyond float64
     ],
-    ids=["nan", "inf", "-inf", "negative", "2d", "0d", "length", "text"],
+    ids=["nan", "inf", "-inf", "negative", "2d", "0d", "length", "text", "numeric-text",
+         "bool", "datetime", "masked", "complex", "huge-int"],
 )
 def test_bad_input_names_argument(func, name, bad):
     kwargs = dict(GOOD)
@@ -377,14 +384,30 @@ def test_prices_near_the_float_maximum_give_a_finite_price_and_surplus():
 
 def test_quantities_whose_total_overflows_clear_in_scaled_units():
     bq = np.array([1e308, 1e308])  # total 2e308 is not a float64
-    r = double_auction([3.0, 2.0], bq, [1.0, 1.5], [1e308, 0.5e308])
-    n = naive_double_auction([3.0, 2.0], bq, [1.0, 1.5], [1e308, 0.5e308])
+    r = double_auction([1.5, 1.25], bq, [1.0, 1.25], [1e308, 0.5e308])
+    n = naive_double_auction([1.5, 1.25], bq, [1.0, 1.25], [1e308, 0.5e308])
     assert_array_equal(r.bid_fill, [1e308, 0.5e308])
     assert_array_equal(r.ask_fill, [1e308, 0.5e308])
     assert_array_equal(r.bid_fill, n.bid_fill)
-    assert r.volume == 1.5e308 and r.price == n.price == 2.0
-    # surplus = 1e308 * (3 - 1) + 0.5e308 * (2 - 1.5) = 2.25e308: not representable
-    assert r.surplus == n.surplus == float("inf")
+    assert r.volume == 1.5e308 and r.price == n.price == 1.25
+    # surplus = 1e308 * (1.5 - 1) + 0.5e308 * (1.25 - 1.25) = 0.5e308: representable
+    assert_allclose(r.surplus, 0.5e308, rtol=1e-12)
+    assert r.surplus == n.surplus
+
+
+@pytest.mark.parametrize("func", [double_auction, naive_double_auction])
+@pytest.mark.parametrize(("book", "names"), [
+    # volume 3.4e308: beyond float64
+    (([2, 3], [1.7e308, 1.7e308], [1, 1], [1.7e308, 1.7e308]), "bid_qty and ask_qty"),
+    (([5] * 3, [1e308] * 3, [1] * 3, [1e308] * 3), "bid_qty and ask_qty"),
+    # surplus 1e308 * (1e308 - 1e307) = 9e615
+    (([1e308], [1e308], [1e307], [1e308]), r"bid_price x bid_qty"),
+    # surplus = 1e308 * (3 - 1) + 0.5e308 * (2 - 1.5) = 2.25e308
+    (([3.0, 2.0], [1e308, 1e308], [1.0, 1.5], [1e308, 0.5e308]), r"bid_price x bid_qty"),
+])
+def test_a_book_whose_volume_or_surplus_exceeds_float64_is_refused_not_inf(func, book, names):
+    with pytest.raises(ValueError, match=rf"{names}: the traded .* exceeds the float64 max"):
+        func(*book)
 
 
 MAGNITUDE = st.integers(-300, 300)
@@ -399,19 +422,26 @@ def test_a_book_clears_the_same_way_at_every_magnitude(book, k_price, k_qty):
     base = double_auction(bp, bq, ap, aq)
     fp = 10.0**k_price
     with np.errstate(over="ignore"):
-        r = double_auction(bp * fp, np.ldexp(bq, k_qty), ap * fp, np.ldexp(aq, k_qty))
         volume = float(np.ldexp(base.volume, k_qty))
+        scaled_book = (bp * fp, np.ldexp(bq, k_qty), ap * fp, np.ldexp(aq, k_qty))
+    gross = float(base.bid_fill @ bp + base.ask_fill @ ap)  # what the surplus nets out
+    try:
+        r = double_auction(*scaled_book)
+    except ValueError as exc:  # refused only when the volume or surplus is beyond float64
+        assert "exceeds the float64 maximum" in str(exc)
+        assert not math.isfinite(volume) or (
+            math.log10(gross) + k_price + k_qty * math.log10(2) > 307)
+        return
     assert_array_equal(r.bid_fill, np.ldexp(base.bid_fill, k_qty))
     assert_array_equal(r.ask_fill, np.ldexp(base.ask_fill, k_qty))
-    assert r.volume == volume  # inf only if the true volume exceeds the float maximum
+    assert r.volume == volume
     if base.volume == 0:
         assert np.isnan(r.price) and r.surplus == 0.0
         return
     assert math.isfinite(r.price)
     assert_allclose([r.price_low, r.price, r.price_high],
                     np.array([base.price_low, base.price, base.price_high]) * fp, rtol=1e-14)
-    assert not math.isnan(r.surplus)
-    gross = float(base.bid_fill @ bp + base.ask_fill @ ap)  # what the surplus nets out
+    assert math.isfinite(r.surplus)
     magnitude = math.log10(gross) + k_price + k_qty * math.log10(2)
     if -290 < magnitude < 307:  # representable: the scaled surplus, to rounding of the gross
         assert_allclose(r.surplus, np.ldexp(base.surplus * fp, k_qty), rtol=1e-9,

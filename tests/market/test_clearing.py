@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -165,7 +167,10 @@ def test_zero_capacity_offer_sells_nothing():
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [("capacity", [-1.0], "capacity"), ("ask", [np.nan], "ask"), ("ask", [], "empty"),
-     ("marginal_cost", [1.0, 2.0], "marginal_cost"), ("tier", [5], "tier")],
+     ("marginal_cost", [1.0, 2.0], "marginal_cost"), ("tier", [5], "tier"),
+     ("ask", ["1.5"], "ask: dtype"), ("capacity", [True], "capacity: dtype bool"),
+     ("capacity", [10**400], "capacity: holds a number too large"),
+     ("ask", np.ma.masked_array([1.0], [1]), "ask: masked")],
 )
 def test_bad_supply_raises_naming_the_argument(field, value, match):
     kwargs = dict(provider=[0], region=[0], tier=[1], open_weights=[False], capacity=[1.0],
@@ -180,7 +185,9 @@ def test_bad_supply_raises_naming_the_argument(field, value, match):
     [("reference_demand", [-1.0], "reference_demand"), ("budget", [np.nan], "budget"),
      ("segment_class", [], "empty"), ("elasticity", [0.0], "elasticity"),
      ("segment_class", [3], "segment_class"), ("tariff", [0.1, 0.2], "tariff"),
-     ("latency_matrix_ms", [[np.nan]], "latency_matrix_ms")],
+     ("latency_matrix_ms", [[np.nan]], "latency_matrix_ms"),
+     ("quality_threshold", [5.0], r"quality_threshold: must lie in \[0, 1\]"),
+     ("budget", np.array(["2020-01-01"], dtype="datetime64[D]"), "budget: dtype")],
 )
 def test_bad_demand_raises_naming_the_argument(field, value, match):
     kwargs = dict(segment_class=[0], reference_demand=[1.0], budget=[1.0], population=[1.0],
@@ -201,3 +208,28 @@ def test_bad_warm_start_and_region_mismatch():
                      capacity=[1.0], marginal_cost=[0.5], ask=[1.0], quality=[1.0])
     with pytest.raises(ValueError, match="region"):
         clear(far, demand)
+
+
+def test_clear_names_the_argument_for_any_bad_value():
+    """Issue 9: a huge int, a text warm start and a huge tariff are blamed on their name."""
+    supply, demand = one_class_market([1.0, 2.0], [1.0, 1.0])
+    assert clear(supply, demand, max_rounds=10**30).converged  # a Python int of any size
+    with pytest.raises(ValueError, match="max_rounds: must be a whole number"):
+        clear(supply, demand, max_rounds=-10**30)
+    with pytest.raises(ValueError, match="warm_start: dtype"):
+        clear(supply, demand, warm_start=["a", "b"])
+    with pytest.raises(ValueError, match="warm_start: holds None"):
+        clear(supply, demand, warm_start=[None, 1.0])
+    taxed = dataclasses.replace(demand, tariff=np.full(demand.tariff.shape, 1e308))
+    with pytest.raises(ValueError, match=r"^tariff: 1e\+308 \(nation 0\) is too large"):
+        clear(supply, taxed)
+
+
+def test_a_market_without_demand_clears_with_nothing_sold():
+    """Zero reference demand everywhere used to raise an IndexError inside the kernel."""
+    supply, demand = random_market(np.random.default_rng(1), n_segments=20, n_offers=5,
+                                   n_classes=4)
+    idle = dataclasses.replace(demand, reference_demand=np.zeros(demand.n_segments))
+    res = clear(supply, idle)
+    assert res.converged and res.offer_tokens.sum() == 0.0
+    check_invariants(supply, idle, res)
