@@ -1,12 +1,12 @@
 """``python -m abm`` and the ``abm`` console script: run the model as a Hydra app.
 
 Before NumPy loads, BLAS/OpenMP thread pools of this process and, through the environment,
-of every launcher worker (joblib, Ray, SLURM) are set to ``$ABM_THREADS`` (default 1; an
-integer >= 1, anything else stops the command with exit code 2). The model itself always
-runs on one thread (:func:`abm.run.run` pins it, see :mod:`abm.threads`): multithreaded
-reductions change the last bits of floating-point results, and a run must give
-byte-identical tables whichever launcher or machine ran it. Sweeps get their parallelism
-from jobs.
+of every launcher worker (joblib, Ray, SLURM) are set to ``$ABM_THREADS`` (default 1; a
+whole number from 1 to 1024 in plain digits, anything else stops the command with exit
+code 2). The model itself always runs on one thread (:func:`abm.run.run` pins it, see
+:mod:`abm.threads`): multithreaded reductions change the last bits of floating-point
+results, and a run must give byte-identical tables whichever launcher or machine ran it.
+Sweeps get their parallelism from jobs.
 """
 
 import sys

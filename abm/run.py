@@ -38,7 +38,7 @@ def run(cfg: Any, progress: Callable[[int, int], None] | None = None) -> RunResu
     abm.config.ConfigError
         If the config is invalid (before any work).
     abm.threads.ThreadSettingError
-        If ``$ABM_THREADS`` is set to anything but an integer >= 1.
+        If ``$ABM_THREADS`` is set to anything but a whole number from 1 to 1024 in plain digits.
     """
     from abm.model import ComputeEconomy  # loads the BLAS libraries before they are limited
     from abm.threads import abm_threads, pinned
