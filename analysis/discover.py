@@ -19,7 +19,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -251,31 +250,14 @@ def write(d: Discovery, out: Path) -> list[dict[str, Any]]:
     return figures
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis.discover",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=est.PRESETS, default="small",
-                   help="full (>= 1,000 runs; heavy, see README) or small (a quick check)")
-    p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
-    p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
-    p.add_argument("--hydra-arg", action="append", default=[])
-    p.add_argument("--cache", default=None, help="experiment cache (default outputs/cache)")
-    p.add_argument("--out", default=None, help="output directory "
-                   "(default outputs/discover[-small])")
-    p.add_argument("--quiet", action="store_true")
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    out = Path(args.out) if args.out else (
-        DEFAULT_OUT if args.preset == "full" else DEFAULT_OUT.with_name("discover-small"))
+    args = est.study_parser(
+        "analysis.discover", __doc__.split("\n\n")[0],
+        "full (>= 1,000 runs; heavy, see README) or small (a quick check)",
+        "outputs/discover[-small]").parse_args(argv)
+    out = est.study_out(args, DEFAULT_OUT)
     try:
-        options = Options(launcher=args.launcher, jobs=args.jobs,
-                          hydra_args=tuple(args.hydra_arg),
-                          cache_dir=Path(args.cache) if args.cache else None,
-                          verbose=not args.quiet)
-        d = run(options, args.preset)
+        d = run(est.study_options(args), args.preset)
         write(d, out)
     except ExperimentError as exc:
         print(f"analysis.discover: {exc}", file=sys.stderr)

@@ -609,35 +609,59 @@ def run(options: Options, preset_name: str = "small", out: Path = DEFAULT_OUT,
     return rep
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis.estimate",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=PRESETS, default="small",
-                   help="full (the estimates; heavy, see README) or small (a quick check)")
+def study_parser(command: str, description: str, preset_help: str,
+                 out_default: str) -> argparse.ArgumentParser:
+    """The command line every study shares (estimate, discover, sobol_study).
+
+    Parameters
+    ----------
+    command : module run by ``python -m`` (the parser's ``prog``).
+    description : one line for ``--help``.
+    preset_help : what ``--preset full`` and ``small`` mean for this study.
+    out_default : the default output directory as shown in ``--help``.
+    """
+    p = argparse.ArgumentParser(prog=f"python -m {command}", description=description)
+    p.add_argument("--preset", choices=PRESETS, default="small", help=preset_help)
     p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
     p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
     p.add_argument("--hydra-arg", action="append", default=[],
                    help="extra Hydra override for the sweeps (repeatable)")
     p.add_argument("--cache", default=None, help="experiment cache (default outputs/cache)")
-    p.add_argument("--out", default=None,
-                   help="report directory (default outputs/estimate[-small])")
+    p.add_argument("--out", default=None, help=f"output directory (default {out_default})")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def study_options(args: argparse.Namespace) -> Options:
+    """The experiment :class:`Options` of a :func:`study_parser` command line."""
+    return Options(launcher=args.launcher, jobs=args.jobs, hydra_args=tuple(args.hydra_arg),
+                   cache_dir=Path(args.cache) if args.cache else None,
+                   verbose=not args.quiet)
+
+
+def study_out(args: argparse.Namespace, default_out: Path) -> Path:
+    """``--out``, else ``default_out`` for the full preset and ``<default_out>-small``."""
+    if args.out:
+        return Path(args.out)
+    return default_out if args.preset == "full" else default_out.with_name(
+        f"{default_out.name}-small")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = study_parser("analysis.estimate", __doc__.split("\n\n")[0],
+                     "full (the estimates; heavy, see README) or small (a quick check)",
+                     "outputs/estimate[-small]")
     p.add_argument("--calibration-dir", default=None,
                    help="where estimated.csv and posterior.parquet go (default: "
                         "abm/calibration)")
-    p.add_argument("--quiet", action="store_true")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out = Path(args.out) if args.out else (
-        DEFAULT_OUT if args.preset == "full" else DEFAULT_OUT.with_name("estimate-small"))
+    out = study_out(args, DEFAULT_OUT)
     try:
-        options = Options(launcher=args.launcher, jobs=args.jobs,
-                          hydra_args=tuple(args.hydra_arg),
-                          cache_dir=Path(args.cache) if args.cache else None,
-                          verbose=not args.quiet)
-        rep = run(options, args.preset, out,
+        rep = run(study_options(args), args.preset, out,
                   Path(args.calibration_dir) if args.calibration_dir else None)
     except ExperimentError as exc:
         print(f"analysis.estimate: {exc}", file=sys.stderr)

@@ -19,7 +19,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
@@ -257,25 +256,13 @@ def write(st: Study, out: Path) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis.sobol_study",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=est.PRESETS, default="small")
-    p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
-    p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
-    p.add_argument("--hydra-arg", action="append", default=[])
-    p.add_argument("--cache", default=None, help="experiment cache (default outputs/cache)")
-    p.add_argument("--out", default=None,
-                   help="output directory (default outputs/sobol_study[-small])")
-    p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-    out = Path(args.out) if args.out else (
-        DEFAULT_OUT if args.preset == "full" else DEFAULT_OUT.with_name("sobol_study-small"))
+    args = est.study_parser(
+        "analysis.sobol_study", __doc__.split("\n\n")[0],
+        "full (heavy, see README) or small (a quick check)",
+        "outputs/sobol_study[-small]").parse_args(argv)
+    out = est.study_out(args, DEFAULT_OUT)
     try:
-        options = Options(launcher=args.launcher, jobs=args.jobs,
-                          hydra_args=tuple(args.hydra_arg),
-                          cache_dir=Path(args.cache) if args.cache else None,
-                          verbose=not args.quiet)
-        st = run(options, args.preset)
+        st = run(est.study_options(args), args.preset)
         write(st, out)
     except ExperimentError as exc:
         print(f"analysis.sobol_study: {exc}", file=sys.stderr)
