@@ -241,10 +241,10 @@ def write(d: Discovery, out: Path) -> list[dict[str, Any]]:
                                  "threshold": t} for n, (c, t) in oc.CONDITIONS.items()},
               "boxes": est._records(box_table(d)), "figures": [f["name"] for f in figures]}
     atomic_write_bytes(out / "discover.json", (json.dumps(
-        record, indent=1, sort_keys=True, default=est._json_default) + "\n").encode())
+        record, indent=1, sort_keys=True, default=ex.json_default) + "\n").encode())
     atomic_write_bytes(out / "figures.json", (json.dumps(
         {"generator": "python -m analysis.discover", "preset": d.preset,
-         "figures": figures}, indent=1, sort_keys=True, default=est._json_default)
+         "figures": figures}, indent=1, sort_keys=True, default=ex.json_default)
         + "\n").encode())
     atomic_write_bytes(out / "report.txt", (format_report(d) + "\n").encode())
     return figures

@@ -488,18 +488,6 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return obj.as_posix()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 # --------------------------------------------------------------------------- figures
 def write_figures(rep: Report, out: Path) -> list[dict[str, Any]]:
     """The Morris, fit/hindcast and identification figures, and their figures.json rows."""
@@ -599,11 +587,11 @@ def run(options: Options, preset_name: str = "small", out: Path = DEFAULT_OUT,
         "files": [f.name for f in files],
     }
     atomic_write_bytes(out / "estimate.json", (json.dumps(
-        record, indent=1, sort_keys=True, default=_json_default) + "\n").encode())
+        record, indent=1, sort_keys=True, default=ex.json_default) + "\n").encode())
     manifest = {"generator": "python -m analysis.estimate", "preset": preset_name,
                 "figures": figures, "morris_ranking": record["morris_ranking"]}
     atomic_write_bytes(out / "figures.json", (json.dumps(
-        manifest, indent=1, sort_keys=True, default=_json_default) + "\n").encode())
+        manifest, indent=1, sort_keys=True, default=ex.json_default) + "\n").encode())
     timings["total_s"] = time.time() - t0
     rep.timings = timings
     return rep

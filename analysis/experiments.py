@@ -60,6 +60,25 @@ class ExperimentError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- locations
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for the analysis records: NumPy scalars and paths.
+
+    Raises
+    ------
+    TypeError
+        For any other type, naming it.
+    """
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
 def conf_dir() -> Path:
     """The config directory ``python -m abm`` uses (``<repo>/conf`` in a checkout)."""
     from abm.app import CONF_DIR

@@ -34,7 +34,14 @@ import pandas as pd
 
 from analysis import references as ref
 from analysis import style
-from analysis.experiments import REPO, Experiment, ExperimentError, Options, run_records
+from analysis.experiments import (
+    REPO,
+    Experiment,
+    ExperimentError,
+    Options,
+    json_default,
+    run_records,
+)
 from analysis.loading import HEADLINE_METRICS, annual, load_sweep, mean_ci, quarterly
 
 DEFAULT_OUT = REPO / "outputs" / "figures"
@@ -827,19 +834,9 @@ def build(options: Options, out: str | Path = DEFAULT_OUT,
         "experiments": exp_records,
         "figures": records,
     }
-    data = (json.dumps(manifest, indent=2, sort_keys=True, default=_json_default) + "\n")
+    data = (json.dumps(manifest, indent=2, sort_keys=True, default=json_default) + "\n")
     atomic_write_bytes(out / "figures.json", data.encode())
     return manifest
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, Path):
-        return obj.as_posix()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 # --------------------------------------------------------------------------- CLI

@@ -246,7 +246,7 @@ def write(st: Study, out: Path) -> list[dict[str, Any]]:
               "indices": est._records(st.convergence.indices()), "top": st.top,
               "second_order": est._records(st.s2),
               "experiments": [e.record() for e in st.experiments]}
-    dumps = {"sort_keys": True, "indent": 1, "default": est._json_default}
+    dumps = {"sort_keys": True, "indent": 1, "default": ex.json_default}
     atomic_write_bytes(out / "sobol_study.json", (json.dumps(record, **dumps) + "\n").encode())
     atomic_write_bytes(out / "figures.json", (json.dumps(
         {"generator": "python -m analysis.sobol_study", "preset": st.preset,
