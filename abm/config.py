@@ -127,33 +127,26 @@ RUN_DOC = """One model run: a pure function of this config and ``seed``.
     directory of your own calibration tables replacing the packaged ones (null: none).
     """
 
-RunConfig = dataclasses.make_dataclass(
-    "RunConfig",
-    [("seed", int, field(default=0)),
-     ("months", int, field(default=132)),
-     ("data_dir", str | None, field(default=None)),
-     ("size", SizeConfig, field(default_factory=SizeConfig)),
-     ("scenario", ScenarioConfig, field(default_factory=ScenarioConfig))]
-    + [(g, GROUP_CLASSES[g], field(default_factory=GROUP_CLASSES[g]))
-       for g in PARAMETER_GROUPS],
-    namespace={"__module__": __name__, "__doc__": RUN_DOC},
-)
+
+def _run_class(name: str, groups: dict[str, type]) -> type:
+    """A run's dataclass: seed, months, data_dir, size, scenario, then one field per group."""
+    return dataclasses.make_dataclass(
+        name,
+        [("seed", int, field(default=0)),
+         ("months", int, field(default=132)),
+         ("data_dir", str | None, field(default=None)),
+         ("size", SizeConfig, field(default_factory=SizeConfig)),
+         ("scenario", ScenarioConfig, field(default_factory=ScenarioConfig))]
+        + [(g, groups[g], field(default_factory=groups[g])) for g in PARAMETER_GROUPS],
+        namespace={"__module__": __name__, "__doc__": RUN_DOC},
+    )
+
+
+RunConfig = _run_class("RunConfig", GROUP_CLASSES)
 
 #: :class:`RunConfig` as Hydra composes it (bool parameters untyped; see :func:`_group_class`).
 _SCHEMA_GROUPS: dict[str, type] = {g: _group_class(g, schema=True) for g in PARAMETER_GROUPS}
-_RunSchema = dataclasses.make_dataclass(
-    "RunSchema",
-    [("seed", int, field(default=0)),
-     ("months", int, field(default=132)),
-     ("data_dir", str | None, field(default=None)),
-     ("size", SizeConfig, field(default_factory=SizeConfig)),
-     ("scenario", ScenarioConfig, field(default_factory=ScenarioConfig))]
-    + [(g, _SCHEMA_GROUPS[g], field(default_factory=_SCHEMA_GROUPS[g]))
-       for g in PARAMETER_GROUPS],
-    namespace={"__module__": __name__, "__doc__": RUN_DOC},
-)
-assert [f.name for f in dataclasses.fields(_RunSchema)] == [
-    f.name for f in dataclasses.fields(RunConfig)]
+_RunSchema = _run_class("RunSchema", _SCHEMA_GROUPS)
 
 
 def validate(cfg: Any) -> Any:
