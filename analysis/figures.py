@@ -14,9 +14,17 @@ Sobol n = 128; heavy, see README)::
     --launcher basic|joblib|ray  --jobs N (joblib n_jobs)   --hydra-arg KEY=VALUE (repeat)
     --out DIR (outputs/figures)  --cache DIR (outputs/cache)  --only 1,2,9
     --overview PATH (also copy the overview PNG there, e.g. docs/figures/overview.png)
+    --draws K (posterior draws per scenario; 0: seeds only)   --posterior FILE
 
-Lines are means over seeds with a 95% Student-t interval (shaded), of quarterly means of the
-monthly outputs; "final year" means the mean over each run's last 12 months.
+Every figure but 9 draws on one set of runs per scenario. With ``--draws K`` (K > 0; default
+10, from ``conf/experiment/scenario_draws.yaml``) they are K posterior draws
+(``abm/calibration/posterior.parquet``, chosen as :mod:`analysis.bands` says) x seeds, and
+lines are the mean over those runs of their quarterly means, shaded with the central 95%
+range over draws x seeds; with ``--draws 0`` they are seeds at the defaults (the
+``scenarios`` grid), shaded with a 95% Student-t interval of the mean over seeds. "Final
+year" means the mean over each run's last 12 months. ``figures.json`` records for each
+figure what its uncertainty covers (``uncertainty``: "posterior draws x seeds" or "seeds",
+the numbers of draws and seeds, the posterior file's sha256).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import bands as bd
 from analysis import references as ref
 from analysis import style
 from analysis.experiments import (
@@ -42,7 +51,7 @@ from analysis.experiments import (
     json_default,
     run_records,
 )
-from analysis.loading import HEADLINE_METRICS, annual, load_sweep, mean_ci, quarterly
+from analysis.loading import HEADLINE_METRICS, annual, mean_ci, quarterly
 
 DEFAULT_OUT = REPO / "outputs" / "figures"
 LORENZ_SCENARIOS = ("baseline", "open_weights_surge", "export_controls")
@@ -89,13 +98,26 @@ PARAMETER_LABELS = {
 # --------------------------------------------------------------------------- data
 @dataclass
 class Inputs:
-    """What the figures draw from: the scenario sweep and the Sobol analysis."""
+    """What the figures draw from: the scenario runs (seeds at the defaults, or posterior
+    draws x seeds: ``band`` says which; both tables carry a ``draw`` column, -1 for the
+    defaults) and the Sobol analysis."""
 
     scenarios: Experiment | None = None
     world: pd.DataFrame = field(default_factory=pd.DataFrame)
     nations: pd.DataFrame = field(default_factory=pd.DataFrame)
     sobol: Experiment | None = None
     sobol_result: Any = None
+    band: bd.Band = field(default_factory=bd.Band)
+    plan: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        # tables of a plain seeds sweep (load_sweep) have no draw: they are the defaults
+        for name in ("world", "nations"):
+            table = getattr(self, name)
+            if len(table.columns) and "draw" not in table.columns:
+                setattr(self, name, bd.with_draws(table, None))
+        if not self.band.seeds and len(self.world):
+            self.band = bd.Band(draws=0, seeds=len(self.seeds()))
 
     def present(self, wanted: Sequence[str]) -> list[str]:
         """The scenarios of ``wanted`` that the sweep ran, in that order."""
@@ -118,6 +140,12 @@ class Drawn:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+# what a figure's uncertainty shows (figures.json "uncertainty")
+BAND = "band"            # a shaded interval over the runs (Band.statistic says which)
+MEANS = "means"          # means over the runs, no interval drawn
+SOBOL = "sobol"          # bootstrap intervals of Sobol indices over the Saltelli sample
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     id: int | str
@@ -125,6 +153,8 @@ class FigureSpec:
     title: str
     experiment: str
     draw: Callable[[Inputs], Drawn]
+    uncertainty: str = BAND
+    time_series: bool = True
 
 
 # --------------------------------------------------------------------------- helpers
@@ -155,15 +185,19 @@ BOUNDS = {"hhi_revenue": (0.0, 10_000.0), "cr4_revenue": (0.0, 1.0), "lerner": (
           "price_constant_capability": (0.0, np.inf)}
 
 
-def _series(ax, world: pd.DataFrame, metric: str, scenarios: Sequence[str],
+RUN_KEYS = ("scenario", "draw", "seed")   # one run of the figures' experiment
+
+
+def _series(ax, world: pd.DataFrame, metric: str, scenarios: Sequence[str], band: bd.Band,
             nbins: int = 7, log: bool = False) -> pd.DataFrame:
-    """Mean and 95% interval over seeds of quarterly means of ``metric``, one line per
-    scenario (intervals clipped to the metric's natural range). With ``log`` the mean and
-    interval are taken of the logarithm (a geometric mean, for log-scale axes)."""
-    q = quarterly(world[world["scenario"].isin(scenarios)], [metric])
+    """Mean and band over the runs (seeds, or posterior draws x seeds: ``band``) of
+    quarterly means of ``metric``, one line per scenario (intervals clipped to the metric's
+    natural range). With ``log`` the mean and interval are taken of the logarithm (a
+    geometric mean, for log-scale axes)."""
+    q = quarterly(world[world["scenario"].isin(scenarios)], [metric], by=RUN_KEYS)
     if log:
         q[metric] = np.log(q[metric].clip(lower=1e-300))
-    stats = mean_ci(q, ["scenario", "t"], metric)
+    stats = band.stats(q, ["scenario", "t"], metric)
     if log:
         stats[["mean", "lo", "hi"]] = np.exp(stats[["mean", "lo", "hi"]])
     lo, hi = BOUNDS.get(metric, (-np.inf, np.inf))
@@ -216,14 +250,14 @@ class MetricRow:
 
 
 def _reference(world: pd.DataFrame, metric: str, scenario: str = "baseline") -> pd.DataFrame:
-    """Mean over seeds of quarterly means of ``metric`` in ``scenario`` (the grey line)."""
-    q = quarterly(world[world["scenario"] == scenario], [metric])
+    """Mean over runs of quarterly means of ``metric`` in ``scenario`` (the grey line)."""
+    q = quarterly(world[world["scenario"] == scenario], [metric], by=RUN_KEYS)
     return mean_ci(q, ["scenario", "t"], metric) if len(q) else pd.DataFrame()
 
 
 def _small_multiples(d: Inputs, rows: Sequence[MetricRow], title: str) -> Drawn:
     """One panel per scenario and metric (up to five scenarios a row, one block of rows per
-    metric): the scenario's mean over seeds with its 95% interval in its colour, and
+    metric): the scenario's mean over runs with its band (``d.band``) in its colour, and
     baseline's mean as a thin grey line in every other panel for reference."""
     plt = _plt()
     scen = d.all_scenarios()
@@ -245,7 +279,7 @@ def _small_multiples(d: Inputs, rows: Sequence[MetricRow], title: str) -> Drawn:
             if s != "baseline" and len(ref_line):
                 ax.plot(ref_line["t"], ref_line["mean"], color="#9a9a9a", linewidth=0.8,
                         zorder=2)
-            _series(ax, d.world, row.metric, [s], nbins=3)
+            _series(ax, d.world, row.metric, [s], d.band, nbins=3)
             if row.hline is not None:
                 ax.axhline(row.hline[0], color="#b2182b", linestyle="--", linewidth=0.7)
             block_axes.append(ax)
@@ -269,8 +303,9 @@ def _small_multiples(d: Inputs, rows: Sequence[MetricRow], title: str) -> Drawn:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [Line2D([], [], color="#333333", label="scenario: mean over seeds"),
-               Patch(color="#333333", alpha=0.15, label="95% interval over seeds")]
+    line_label, band_label = d.band.legend()
+    handles = [Line2D([], [], color="#333333", label=line_label),
+               Patch(color="#333333", alpha=0.15, label=band_label)]
     if has_base:
         handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.8, label="baseline (mean)"))
     handles += [Line2D([], [], color="#b2182b", linestyle="--", linewidth=0.7, label=r.hline[1])
@@ -324,7 +359,7 @@ def fig_lorenz(d: Inputs) -> Drawn:
     nat = d.nations[d.nations["scenario"].isin(scen)]
     years = _lorenz_years(nat)
     yearly = annual(nat, ["tokens_per_capita", "population"],
-                    by=("scenario", "seed", "nation"))
+                    by=(*RUN_KEYS, "nation"))
     grid = np.linspace(0.0, 1.0, 201)
     fig, axes = plt.subplots(1, len(years), figsize=(0.4 + 2.3 * len(years), 2.9),
                              sharey=True, squeeze=False)
@@ -334,7 +369,7 @@ def fig_lorenz(d: Inputs) -> Drawn:
         for s in scen:
             curves, gs = [], []
             for _, g in yearly[(yearly["scenario"] == s) & (yearly["year"] == year)].groupby(
-                    "seed", sort=True):
+                    ["draw", "seed"], sort=True):
                 x, y, gini = lorenz_points(g["tokens_per_capita"].to_numpy(float),
                                            g["population"].to_numpy(float))
                 curves.append(np.interp(grid, x, y))
@@ -344,7 +379,7 @@ def fig_lorenz(d: Inputs) -> Drawn:
             frame = pd.DataFrame({"x": np.tile(grid, len(curves)),
                                   "y": np.concatenate(curves),
                                   "seed": np.repeat(np.arange(len(curves)), len(grid))})
-            stats = mean_ci(frame, "x", "y")
+            stats = d.band.stats(frame, "x", "y")
             color = style.scenario_color(s)
             ax.fill_between(stats["x"], stats["lo"], stats["hi"], color=color, alpha=0.15,
                             linewidth=0)
@@ -415,8 +450,10 @@ def fig_access(d: Inputs) -> Drawn:
         ax.set_ylabel("Nation")
         ax.tick_params(axis="x", rotation=90)
     axes[1].set_ylabel("")
+    over = (f"{d.band.draws} posterior draws x {len(d.seeds())} seeds" if d.band.draws
+            else f"{len(d.seeds())} seeds")
     fig.suptitle(f"Access by nation and year ({style.scenario_label(scen[0])}, mean over "
-                 f"{len(d.seeds())} seeds)")
+                 f"{over})")
     fig.tight_layout()
     return Drawn(fig, scen, {"nations": list(order)})
 
@@ -425,7 +462,7 @@ def fig_price(d: Inputs) -> Drawn:
     plt = _plt()
     scen = d.all_scenarios()
     fig, ax = plt.subplots(figsize=(style.WIDTH_IN, 3.8))
-    stats = _series(ax, d.world, "price_constant_capability", scen, log=True)
+    stats = _series(ax, d.world, "price_constant_capability", scen, d.band, log=True)
     ax.set_yscale("log")
     w = d.world
     anchor_rows = w[(w["scenario"] == ("baseline" if "baseline" in scen else scen[0]))
@@ -462,7 +499,7 @@ def fig_price(d: Inputs) -> Drawn:
     _scenario_legend(fig, scen, ncol=4, extra=extra)
     fig.tight_layout(rect=(0, 0.055 * _legend_rows(n, 4), 1, 1))
     return Drawn(fig, scen, {"anchor_price_usd_per_mtok": round(p0, 9),
-                             "statistic": "geometric mean over seeds, 95% interval of the log",
+                             "statistic": "geometric mean over the runs, band of the log",
                              "epoch": epoch["source"], "a16z": ref.A16Z_DECLINE["source"]})
 
 
@@ -486,9 +523,9 @@ def fig_electricity(d: Inputs) -> Drawn:
     coverage = {}
     for ax, (region, members, full) in zip(axes.flat, panels, strict=False):
         sub = nat[nat["nation"].isin(members)]
-        summed = sub.groupby(["scenario", "seed", "run_id", "month"], as_index=False)[
+        summed = sub.groupby([*RUN_KEYS, "run_id", "month"], as_index=False)[
             "energy_twh"].sum()
-        _series(ax, summed, "energy_twh", scen, nbins=4)
+        _series(ax, summed, "energy_twh", scen, d.band, nbins=4)
         iea = ref.IEA_TWH["World" if region == "World" else region]
         if full:
             ax.plot([2024.5, 2030.5], [iea["2024"], iea["2030"]], color="#b2182b",
@@ -521,7 +558,7 @@ def fig_inference_share(d: Inputs) -> Drawn:
     plt = _plt()
     scen = d.all_scenarios()
     fig, ax = plt.subplots(figsize=(style.WIDTH_IN, 3.6))
-    _series(ax, d.world, "inference_share", scen)
+    _series(ax, d.world, "inference_share", scen, d.band)
     ax.axhline(ref.INFERENCE_HALF, color="#4d4d4d", linestyle="--", linewidth=0.9)
     ax.annotate("50%", xy=(0.01, ref.INFERENCE_HALF), xycoords=("axes fraction", "data"),
                 xytext=(0, 3), textcoords="offset points", fontsize=6.5, color="#4d4d4d")
@@ -614,7 +651,9 @@ def fig_deltas(d: Inputs) -> Drawn:
     for ax in axes[0][1:]:
         ax.set_ylabel("")
         ax.tick_params(labelleft=False)
-    fig.suptitle("Final-year change against baseline (mean over the final 12 months and seeds)")
+    over = "posterior draws x seeds" if d.band.draws else "seeds"
+    fig.suptitle(f"Final-year change against baseline (mean over the final 12 months and "
+                 f"{over})")
     fig.tight_layout()
     notes["units"] = {"pp": "percentage points (shares and 0-1 indices)",
                       "%": "percent of baseline (levels)"}
@@ -701,7 +740,7 @@ def fig_dependence(d: Inputs) -> Drawn:
     fig, axes = plt.subplots(nrow, ncol, figsize=(style.WIDTH_IN, 1.5 * nrow + 1.3),
                              sharex=True, sharey=True, squeeze=False)
     for ax, nation in zip(axes.flat, order, strict=False):
-        _series(ax, nat[nat["nation"] == nation], "dependence_ratio", scen, nbins=3)
+        _series(ax, nat[nat["nation"] == nation], "dependence_ratio", scen, d.band, nbins=3)
         ax.set_title(nation, fontsize=7)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("")
@@ -730,7 +769,7 @@ def fig_overview(d: Inputs) -> Drawn:
               ("gini_access", "Gini of access across people"),
               ("unserved_share", "Unserved share of demand"))
     for ax, (metric, title) in zip(axes.flat, panels, strict=True):
-        _series(ax, d.world, metric, scen)
+        _series(ax, d.world, metric, scen, d.band)
         ax.set_ylabel(METRIC_LABELS[metric])
         ax.set_title(title)
         if metric == "hhi_revenue":
@@ -755,9 +794,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(2, "fig02_rents", "Lerner index and rent share over time by scenario",
                "scenarios", fig_rents),
     FigureSpec(3, "fig03_lorenz", "Lorenz curves of tokens per capita across nations",
-               "scenarios", fig_lorenz),
+               "scenarios", fig_lorenz, time_series=False),
     FigureSpec(4, "fig04_access", "Tokens per capita and unserved share, nation x year",
-               "scenarios", fig_access),
+               "scenarios", fig_access, MEANS, time_series=False),
     FigureSpec(5, "fig05_price", "Price at constant capability against Epoch and a16z",
                "scenarios", fig_price),
     FigureSpec(6, "fig06_electricity", "Data-centre electricity against IEA 2030",
@@ -765,8 +804,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(7, "fig07_inference_share", "Inference share of compute spend",
                "scenarios", fig_inference_share),
     FigureSpec(8, "fig08_scenario_changes", "Final-year change against baseline",
-               "scenarios", fig_deltas),
-    FigureSpec(9, "fig09_sobol", "Sobol first-order and total indices", "sobol", fig_sobol),
+               "scenarios", fig_deltas, MEANS, time_series=False),
+    FigureSpec(9, "fig09_sobol", "Sobol first-order and total indices", "sobol", fig_sobol,
+               SOBOL, time_series=False),
     FigureSpec(10, "fig10_dependence", "Dependence ratio by nation, baseline vs "
                "sovereign_cloud", "scenarios", fig_dependence),
     FigureSpec("overview", "overview", "Concentration, rents and access (overview)",
@@ -787,9 +827,40 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def uncertainty(spec: FigureSpec, inputs: Inputs) -> dict[str, Any]:
+    """What figure ``spec``'s uncertainty covers, for figures.json."""
+    if spec.uncertainty == SOBOL:
+        res = inputs.sobol_result
+        return {"covers": "Saltelli sample over the parameters' plausible ranges "
+                          "(parameters.csv low-high, not the posterior), one seed",
+                "band_drawn": True, "draws": 0, "seeds": 1,
+                "statistic": "95% bootstrap intervals of the Sobol indices"
+                             + (f" (n = {res.n}, {len(res.samples)} runs)" if res else "")}
+    out = {"time_series": spec.time_series,
+           **inputs.band.record(band=spec.uncertainty == BAND)}
+    if spec.uncertainty == MEANS:
+        out["statistic"] = (f"means over the {inputs.band.covers} runs "
+                            f"({inputs.band.runs} per scenario); no interval drawn")
+    return out
+
+
 def build(options: Options, out: str | Path = DEFAULT_OUT,
-          only: Sequence[int | str] | None = None) -> dict[str, Any]:
-    """Run (or reuse) the experiments and write every figure and ``figures.json``."""
+          only: Sequence[int | str] | None = None, draws: int | None = None,
+          posterior: str | Path | None = None) -> dict[str, Any]:
+    """Run (or reuse) the experiments and write every figure and ``figures.json``.
+
+    Parameters
+    ----------
+    draws : posterior draws per scenario (K; None: the default of
+        ``conf/experiment/scenario_draws.yaml``; 0: seeds at the defaults only).
+    posterior : the posterior sample (default ``abm/calibration/posterior.parquet``).
+
+    Raises
+    ------
+    ExperimentError
+        For bad options, a missing or unreadable posterior file, or ``draws`` outside
+        [0, the draws in the file]: before any run starts.
+    """
     from abm.outputs import atomic_write_bytes
     from analysis import experiments
 
@@ -799,10 +870,11 @@ def build(options: Options, out: str | Path = DEFAULT_OUT,
     wanted = [f for f in FIGURES if only is None or f.id in only or str(f.id) in map(str, only)]
     needed = {f.experiment for f in wanted}
     inputs = Inputs()
+    k = bd.default_draws() if draws is None else bd.check_draws(draws)
     if "scenarios" in needed:
-        inputs.scenarios = experiments.run_experiment("scenarios", options)
-        inputs.world = load_sweep(inputs.scenarios.directory)
-        inputs.nations = load_sweep(inputs.scenarios.directory, "nations")
+        exp, plan, band = bd.plan_for(options, k, posterior)  # checks all before any run
+        inputs.scenarios, inputs.plan, inputs.band = exp, plan, band
+        inputs.world, inputs.nations = bd.load(exp, plan, options)
     if "sobol" in needed:
         inputs.sobol, inputs.sobol_result = experiments.run_sobol(options)
     records = []
@@ -814,12 +886,14 @@ def build(options: Options, out: str | Path = DEFAULT_OUT,
         files = style.save(drawn.fig, out, spec.stem)
         runs = run_records(exp)
         if spec.experiment == "scenarios":
-            runs = [r for r in runs if r["scenario"] in drawn.scenarios]
+            runs = [bd.run_record(r, inputs.plan) for r in runs
+                    if r["scenario"] in drawn.scenarios]
         records.append({
             "id": spec.id, "name": spec.stem, "title": spec.title, "files": files,
             "experiment": exp.name, "config": f"conf/experiment/{exp.name}.yaml",
             "config_hash": exp.hash, "scenarios": drawn.scenarios,
-            "seeds": sorted({r["seed"] for r in runs}), "runs": runs, "notes": drawn.notes})
+            "seeds": sorted({r["seed"] for r in runs}), "runs": runs,
+            "uncertainty": uncertainty(spec, inputs), "notes": drawn.notes})
         exp_records[exp.name] = exp.record()
         if options.verbose:
             print(f"analysis: wrote {out / spec.stem}.png/.pdf", file=sys.stderr, flush=True)
@@ -827,9 +901,11 @@ def build(options: Options, out: str | Path = DEFAULT_OUT,
         "generator": "python -m analysis.figures",
         "options": {"size": options.size, "months": options.months, "seeds": options.seeds,
                     "scenarios": list(options.scenarios) if options.scenarios else None,
-                    "sobol_n": options.sobol_n},
-        "statistics": "lines: mean over seeds of quarterly means, shaded 95% Student-t "
-                      "interval; final year: mean over each run's last 12 months",
+                    "sobol_n": options.sobol_n, "draws": k,
+                    "posterior": inputs.band.posterior.get("file") if k else None},
+        "statistics": (f"lines: {inputs.band.statistic()}, of each run's quarterly means; "
+                       "final year: mean over each run's last 12 months"
+                       if "scenarios" in needed else "see each figure's uncertainty"),
         "versions": _versions(),
         "experiments": exp_records,
         "figures": records,
@@ -864,6 +940,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", default=None, help="comma-separated figure ids, e.g. 1,2,9")
     p.add_argument("--overview", default=None,
                    help="also copy the overview PNG to this path (docs/figures/overview.png)")
+    p.add_argument("--draws", type=int, default=None,
+                   help="posterior draws per scenario (K): runs = scenarios x K x seeds, bands "
+                        "over posterior draws x seeds; 0: seeds at the defaults only "
+                        "(default 10, from conf/experiment/scenario_draws.yaml)")
+    p.add_argument("--posterior", default=None,
+                   help="the posterior sample (default abm/calibration/posterior.parquet, "
+                        "written by python -m analysis.estimate)")
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -881,7 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           jobs=args.jobs, hydra_args=tuple(args.hydra_arg),
                           cache_dir=Path(args.cache) if args.cache else None,
                           verbose=not args.quiet)
-        manifest = build(options, args.out, only)
+        manifest = build(options, args.out, only, args.draws, args.posterior)
     except ExperimentError as exc:
         print(f"analysis.figures: {exc}", file=sys.stderr)
         return 2

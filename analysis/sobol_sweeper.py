@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,9 +84,10 @@ def read_samples(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]
 
     Read as UTF-8 with or without a byte-order mark (as spreadsheets save CSV). The sample
     index may be written as an integral number (``3`` or ``3.0``); every value must be a
-    number written with a decimal point. Every problem raises ``ValueError`` naming the file
-    and the line (and the column), with a hint for a spreadsheet's ``;`` separators or
-    decimal commas.
+    number written with a decimal point, except in a ``scenario`` column, which names a
+    scenario (so one sweep can run rows under several scenarios). Every problem raises
+    ``ValueError`` naming the file and the line (and the column), with a hint for a
+    spreadsheet's ``;`` separators or decimal commas.
     """
     path = Path(path)
     try:
@@ -142,10 +144,19 @@ def _sample_index(text: str, path: Path, line: int) -> int:
     return int(value)
 
 
+SCENARIO_COLUMN = "scenario"
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
 def _sample_value(text: str, name: str, path: Path, line: int) -> str:
     import math
 
     raw = text.strip()
+    if name == SCENARIO_COLUMN:  # a config-group choice (scenario=energy_shock), not a number
+        if not _SCENARIO_NAME.fullmatch(raw):
+            raise ValueError(f"{path}:{line}: column '{name}': {raw!r} is not a scenario name "
+                             "(letters, digits and '_', as in conf/scenario/<name>.yaml)")
+        return raw
     try:
         value = float(raw)
     except ValueError:

@@ -13,7 +13,7 @@ from .conftest import REPO, run_module
 
 SCENARIOS = "baseline,open_weights_surge,export_controls,sovereign_cloud"
 SMALL = ("--size", "small", "--seeds", "2", "--months", "24", "--scenarios", SCENARIOS,
-         "--sobol-n", "4")
+         "--sobol-n", "4", "--draws", "2")
 MIN_BYTES = 5 * 1024
 
 
@@ -47,12 +47,25 @@ def test_every_figure_is_built_and_a_second_build_is_byte_identical(tmp_path):
             data = (first / meta["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == meta["sha256"]
         assert record["seeds"] == ([0] if record["experiment"] == "sobol" else [0, 1])
+        assert record["experiment"] in ("sobol", "scenario_draws")
+        unc = record["uncertainty"]
+        if record["experiment"] == "sobol":
+            assert "plausible ranges" in unc["covers"] and unc["draws"] == 0
+        else:  # every scenario figure: 2 posterior draws x 2 seeds, the file's hash
+            assert unc["covers"] == "posterior draws x seeds"
+            assert (unc["draws"], unc["seeds"], unc["runs_per_scenario"]) == (2, 2, 4)
+            assert unc["posterior"]["sha256"] == hashlib.sha256(
+                (REPO / "abm/calibration/posterior.parquet").read_bytes()).hexdigest()
+            assert unc["band_drawn"] == (record["name"] not in (
+                "fig04_access", "fig08_scenario_changes"))
+            assert {r["draw"] for r in record["runs"]} == set(
+                unc["posterior"]["draws_used"])
         assert record["config"] == f"conf/experiment/{record['experiment']}.yaml"
         assert record["runs"], record["name"]
         for run in record["runs"]:  # every run behind a figure is a complete run in the cache
             manifest_path = cache / run["run"] / "manifest.json"
             assert json.loads(manifest_path.read_text())["config_hash"] == run["config_hash"]
-    assert len(records["1"]["runs"]) == 8                  # 4 scenarios x 2 seeds
+    assert len(records["1"]["runs"]) == 16                 # 4 scenarios x 2 draws x 2 seeds
     assert records["3"]["scenarios"] == ["baseline", "open_weights_surge", "export_controls"]
     assert records["10"]["scenarios"] == ["baseline", "sovereign_cloud"]
     assert len(records["9"]["runs"]) == 4 * (len(records["9"]["notes"]["indices"]

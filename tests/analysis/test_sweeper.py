@@ -25,6 +25,23 @@ def test_sample_files_round_trip_exactly(tmp_path):
     assert index_of(subdir(12)) == 12
 
 
+def test_a_scenario_column_names_a_scenario_and_nothing_else(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(samples_csv(["scenario", "demand.elasticity"],
+                                 [["energy_shock", 0.7], ["baseline", 0.9]]))
+    names, rows = read_samples(path)
+    assert rows == [(0, ["energy_shock", "0.7"]), (1, ["baseline", "0.9"])]
+    assert job_overrides([], names, rows)[0][:2] == ["scenario=energy_shock",
+                                                     "demand.elasticity=0.7"]
+    path.write_text("sample,scenario,demand.elasticity\n0,energy shock!,0.7\n")
+    with pytest.raises(ValueError, match=r"s.csv:2: column 'scenario': 'energy shock!' is "
+                                         "not a scenario name"):
+        read_samples(path)
+    path.write_text("sample,demand.elasticity\n0,baseline\n")
+    with pytest.raises(ValueError, match="not a number"):  # only the scenario column
+        read_samples(path)
+
+
 def test_job_overrides_keep_the_command_line_and_refuse_conflicts():
     jobs = job_overrides(["size=small", "months=2"], ["demand.elasticity"],
                          [(0, ["0.7"]), (1, ["0.9"])])
