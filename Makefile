@@ -39,19 +39,21 @@ bench: setup
 	$(PY) -m abm.bench model
 
 # Every paper figure into outputs/figures/ (full experiments: heavy, see README "Figures and
-# notebooks"); e.g. make figures FIGURES_ARGS="--launcher joblib --jobs 8"
+# notebooks": bands over 10 posterior draws x 10 seeds per scenario);
+# e.g. make figures FIGURES_ARGS="--launcher joblib --jobs 8"
 FIGURES_ARGS ?=
 figures: setup
 	$(PY) -m analysis.figures $(FIGURES_ARGS)
 
-# The same figures from a quick small build (about two minutes), into outputs/figures-small/
+# The same figures from a quick small build (about three minutes; bands over 3 posterior
+# draws x 2 seeds), into outputs/figures-small/
 figures-small: setup
-	$(PY) -m analysis.figures --size small --months 24 --seeds 2 --sobol-n 8 \
+	$(PY) -m analysis.figures --size small --months 24 --seeds 2 --draws 3 --sobol-n 8 \
 		--out outputs/figures-small $(FIGURES_ARGS)
 
-# The README's overview image: every scenario, small size, 132 months, 3 seeds
+# The README's overview image: every scenario, small size, 132 months, 3 posterior draws x 3 seeds
 overview: setup
-	$(PY) -m analysis.figures --size small --seeds 3 --only overview \
+	$(PY) -m analysis.figures --size small --seeds 3 --draws 3 --only overview \
 		--out outputs/figures-small --overview docs/figures/overview.png $(FIGURES_ARGS)
 
 # The dashboard on http://127.0.0.1:8765 (loopback only); e.g. make dashboard DASHBOARD_ARGS="--port 9000"

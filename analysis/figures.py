@@ -231,6 +231,13 @@ def _finish(fig, title: str, legend_rows: int) -> None:
     fig.tight_layout(rect=(0, 0.06 * legend_rows, 1, 1))
 
 
+def _band_handle(band: bd.Band):
+    """A legend entry saying what the shaded bands cover."""
+    from matplotlib.patches import Patch
+
+    return Patch(color="#333333", alpha=0.15, label=band.legend()[1])
+
+
 def _legend_rows(n: int, ncol: int = 5) -> int:
     return -(-n // ncol)
 
@@ -361,7 +368,7 @@ def fig_lorenz(d: Inputs) -> Drawn:
     yearly = annual(nat, ["tokens_per_capita", "population"],
                     by=(*RUN_KEYS, "nation"))
     grid = np.linspace(0.0, 1.0, 201)
-    fig, axes = plt.subplots(1, len(years), figsize=(0.4 + 2.3 * len(years), 2.9),
+    fig, axes = plt.subplots(1, len(years), figsize=(0.4 + 2.3 * len(years), 3.2),
                              sharey=True, squeeze=False)
     ginis: dict[str, dict[str, float]] = {}
     for ax, year in zip(axes[0], years, strict=True):
@@ -393,7 +400,8 @@ def fig_lorenz(d: Inputs) -> Drawn:
         ax.set_xlabel("Cumulative population share (0-1)")
         ax.legend(loc="upper left", frameon=False, fontsize=5.5)
     axes[0][0].set_ylabel("Cumulative token share (0-1)")
-    fig.suptitle("Lorenz curves of tokens per capita across nations")
+    fig.suptitle(f"Lorenz curves of tokens per capita across nations\n(shaded: "
+                 f"{d.band.legend()[1]})")
     fig.tight_layout()
     return Drawn(fig, scen, {"years": years, "between_nation_gini": ginis})
 
@@ -494,7 +502,8 @@ def fig_price(d: Inputs) -> Drawn:
              Line2D([], [], color="#4d4d4d", linestyle="--",
                     label=f"Epoch AI central (/{epoch['central']:.0f} per year)"),
              Line2D([], [], color="#7b3294", linestyle="-.",
-                    label=f"a16z (/{ref.A16Z_DECLINE['central']:.0f} per year)")]
+                    label=f"a16z (/{ref.A16Z_DECLINE['central']:.0f} per year)"),
+             _band_handle(d.band)]
     n = len(scen) + len(extra)
     _scenario_legend(fig, scen, ncol=4, extra=extra)
     fig.tight_layout(rect=(0, 0.055 * _legend_rows(n, 4), 1, 1))
@@ -548,9 +557,10 @@ def fig_electricity(d: Inputs) -> Drawn:
     from matplotlib.lines import Line2D
 
     extra = [Line2D([], [], color="#b2182b", linestyle=":", marker="D", markersize=3.5,
-                    label="IEA 2024 and 2030 projection")]
-    _scenario_legend(fig, scen, extra=extra)
-    _finish(fig, "Data-centre electricity by IEA region", 0.6 * _legend_rows(len(scen) + 1))
+                    label="IEA 2024 and 2030 projection"), _band_handle(d.band)]
+    _scenario_legend(fig, scen, ncol=3, extra=extra)
+    _finish(fig, "Data-centre electricity by IEA region",
+            0.6 * _legend_rows(len(scen) + 2, 3))
     return Drawn(fig, scen, {"iea": ref.IEA_SOURCE, "regions": coverage})
 
 
@@ -573,8 +583,8 @@ def fig_inference_share(d: Inputs) -> Drawn:
     ax.set_ylim(0, 1.02)
     ax.set_ylabel(METRIC_LABELS["inference_share"])
     ax.set_title("Inference share of AI compute spend")
-    _scenario_legend(fig, scen, ncol=4)
-    fig.tight_layout(rect=(0, 0.055 * _legend_rows(len(scen), 4), 1, 1))
+    _scenario_legend(fig, scen, ncol=4, extra=[_band_handle(d.band)])
+    fig.tight_layout(rect=(0, 0.055 * _legend_rows(len(scen) + 1, 4), 1, 1))
     return Drawn(fig, scen, {"claim": claim["source"]})
 
 
@@ -754,7 +764,7 @@ def fig_dependence(d: Inputs) -> Drawn:
         if visible:
             visible[-1].set_xlabel(YEAR_LABEL)
             visible[-1].xaxis.set_tick_params(labelbottom=True)
-    _scenario_legend(fig, scen)
+    _scenario_legend(fig, scen, extra=[_band_handle(d.band)])
     fig.suptitle("Dependence ratio by nation: share of tokens served abroad")
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return Drawn(fig, scen, {"nations": order})
@@ -781,10 +791,10 @@ def fig_overview(d: Inputs) -> Drawn:
     from matplotlib.lines import Line2D
 
     extra = [Line2D([], [], color="#b2182b", linestyle="--",
-                    label="2023 Merger Guidelines (HHI 1,800)")]
+                    label="2023 Merger Guidelines (HHI 1,800)"), _band_handle(d.band)]
     _scenario_legend(fig, scen, ncol=4, extra=extra)
     _finish(fig, "Concentration, rents and access by scenario",
-            _legend_rows(len(scen) + 1, 4) * 0.7)
+            _legend_rows(len(scen) + 2, 4) * 0.7)
     return Drawn(fig, scen)
 
 
