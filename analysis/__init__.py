@@ -1,7 +1,8 @@
 """Paper figures, experiments, estimation and scenario discovery on top of the model (see
 README, "Figures and notebooks", "Estimating the parameters", "Scenario discovery"):
 
-- ``python -m analysis.figures`` builds every figure;
+- ``python -m analysis.figures`` builds every figure, banded over posterior draws x seeds
+  (:mod:`analysis.bands`);
 - ``python -m analysis.estimate`` (:mod:`analysis.estimate`) screens every ranged parameter
   (:mod:`analysis.screening`), estimates the identified ones (:mod:`analysis.emulator`) and
   hindcasts 2026;
@@ -19,8 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["discover", "emulator", "estimate", "experiments", "figures", "outcomes", "prim",
-           "screening", "sensitivity", "sobol_convergence", "sobol_study"]
+__all__ = ["bands", "discover", "emulator", "estimate", "experiments", "figures", "outcomes",
+           "prim", "screening", "sensitivity", "sobol_convergence", "sobol_study"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,9 @@ An experiment is a Hydra config in ``conf/experiment/<name>.yaml`` that ``python
 +experiment=<name>`` runs by itself:
 
 - ``scenarios`` (a grid: ``hydra.sweeper.params`` lists the scenarios and seeds) feeds
-  figures 1-8 and 10;
+  figures 1-8 and 10 with ``--draws 0``; with posterior draws they come from
+  ``scenario_draws``, a rows experiment (:func:`prepare_rows`) that :mod:`analysis.bands`
+  writes;
 - ``sobol`` (the ``abm_sobol`` sweeper: one job per row of a Saltelli sample) feeds figure 9.
 
 :func:`run_experiment` turns an experiment and a few :class:`Options` (size, months, how many
