@@ -843,7 +843,7 @@ def uncertainty(spec: FigureSpec, inputs: Inputs) -> dict[str, Any]:
         res = inputs.sobol_result
         return {"covers": "Saltelli sample over the parameters' plausible ranges "
                           "(parameters.csv low-high, not the posterior), one seed",
-                "band_drawn": True, "draws": 0, "seeds": 1,
+                "band_drawn": True, "draws": 0, "seeds": 1, "time_series": False,
                 "statistic": "95% bootstrap intervals of the Sobol indices"
                              + (f" (n = {res.n}, {len(res.samples)} runs)" if res else "")}
     out = {"time_series": spec.time_series,
