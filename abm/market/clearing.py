@@ -233,6 +233,8 @@ class _Demand:
     capped_fraction: FloatArray  # (C,)
     offer_demand: FloatArray  # (O,)
     nest_share: FloatArray | None  # (A, G) share of each nest (nested logit only)
+    price: FloatArray | None = None  # (O,) the prices demand was evaluated at
+    mean_paid: FloatArray | None = None  # (A,) mean price paid per token, tariffs included
 
 
 def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, ChoiceTerms]:
@@ -452,7 +454,8 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
     offer_demand = np.minimum(volume[rows], _FLOAT_MAX) @ shares  # no inf * 0
-    return _Demand(rows, shares, log_index, volume, capped_fraction, offer_demand, nest_share)
+    return _Demand(rows, shares, log_index, volume, capped_fraction, offer_demand, nest_share,
+                   price, mean_paid)
 
 
 def _log_volume_ceiling(demand: DemandBook) -> FloatArray:
@@ -523,7 +526,13 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
     ``V[o', c] = s_co' (alpha_c - eps_c)``, ``own[o] = sum_c U[o, c] alpha_c / rho_c`` and,
     for the nested logit, the within-nest block ``N[o, o'] = sum_c U[o, c] alpha_c
     (1 / rho_c - 1) s_{o'|g,c}`` for offers of the same nest (zero across nests).
-    Budget-capped segments spend a fixed amount, so their volume is unit elastic.
+    Budget-capped segments spend a fixed amount, so their volume is ``budget / m_c`` with
+    ``m_c = sum_o pi_co s_co`` the class's mean price paid (``pi = price x tariff
+    factor``): its log derivative is ``s_co (alpha + (1 - alpha / rho) pi_co / m_c) +
+    alpha (1 / rho - 1) s_{o|g,c} M_gc / m_c`` with ``M_gc = sum_{o' in g} pi_co' s_co'``
+    (unit elastic only when every offer costs the same), taken into ``V`` for the capped
+    fraction ``f_c`` of the class's volume (:func:`_capped_correction`). An exact Jacobian
+    keeps Newton's convergence quadratic where budgets bind.
 
     With ``single`` (for :func:`_dense_jacobian`'s float32 products) ``U``, ``V`` and ``W``
     are float32 (``own``, the diagonal, stays float64), unless class volumes or offer
@@ -547,6 +556,10 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
     u *= inv_q[None, :]
     u = u.T  # (B, A): U[o, c] = Q_c s_co / q_o
     v = (sh * (alpha - eps_eff)[:, None]).T  # (B, A)
+    capped_rows = np.flatnonzero(capped > 0)
+    if capped_rows.size and d.mean_paid is not None:
+        v = np.array(v, order="F")  # (B, A), columns of classes, a fresh array
+        v[:, capped_rows] += _capped_correction(d, terms, idx, capped_rows).T.astype(v.dtype)
     if d.nest_share is None:
         return _JacobianParts(idx, u, v, own, None, None)
     nest_b = terms.nest_of[idx]
@@ -559,6 +572,38 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
     np.minimum(wn, 1.0, out=wn)
     wn *= (alpha * (1.0 / rho - 1.0))[:, None]
     return _JacobianParts(idx, u, v, own, nest_b, wn)
+
+
+def _capped_correction(d: _Demand, terms: ChoiceTerms, idx: np.ndarray,
+                       rows: np.ndarray) -> FloatArray:
+    """``V``'s exact budget-cap term minus the unit-elastic one, (R, B), for the active
+    classes ``rows`` (positions among the active classes) that have budget-capped volume.
+
+    ``-f [s_co ((alpha - 1) + (1 - alpha / rho) pi_co / m_c) + alpha (1 / rho - 1)
+    s_{o|g,c} M_gc / m_c]`` (see :func:`_jacobian_parts`), zero when every offer the class
+    buys costs it the same; float64.
+    """
+    f = d.capped_fraction[d.rows[rows]]
+    alpha = terms.alpha[rows, 0]
+    rho = terms.rho[rows, 0]
+    m = d.mean_paid[rows]
+    inv_m = 1.0 / np.where(m > 0, m, 1.0)
+    shares = d.shares[rows]
+    paid = d.price[None, :] * (terms.tariff_factor[rows] if terms.kernel.tariffed else 1.0)
+    sh = np.take(shares, idx, axis=1)  # (R, B)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = np.take(paid, idx, axis=1) * inv_m[:, None] if paid.ndim == 2 else (
+            d.price[idx][None, :] * inv_m[:, None])
+        corr = sh * ((alpha - 1.0)[:, None] + (1.0 - alpha / rho)[:, None] * ratio)
+        if d.nest_share is not None:
+            nest_b = terms.nest_of[idx]
+            ns = np.take(d.nest_share[rows], nest_b, axis=1)
+            within = np.minimum(np.divide(sh, ns, out=np.zeros_like(sh), where=ns > 0), 1.0)
+            spent = _nest_sums(shares * paid, terms.rows(rows)) * inv_m[:, None]  # (R, G)
+            corr += (alpha * (1.0 / rho - 1.0))[:, None] * within * np.take(spent, nest_b,
+                                                                              axis=1)
+        corr *= -f[:, None]
+    return np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
@@ -789,7 +834,7 @@ def _bounded(step: FloatArray) -> FloatArray:
 
 _DENSE_NEWTON_MAX = 150
 #: A chord step (last round's Jacobian) is kept when it cuts the merit to this share.
-_CHORD_RATE = 0.25
+_CHORD_RATE = 0.01
 _MAX_STEP = 1.0
 #: Halvings of a Newton step that does not reduce the squared excess demand.
 _BACKTRACK = 4
