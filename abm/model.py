@@ -97,7 +97,8 @@ class ComputeEconomy(mesa.Model):
         self.state = self.month_state(0)
         calibrate(self, self.state)
         self.recorder = Recorder(self)
-        self.last_price: np.ndarray | None = None
+        #: last month's clearing price over ask per (site, tier): the next warm start
+        self.last_price_ratio: np.ndarray | None = None
         self.last_result = None
         self.last_books = None
 
@@ -264,14 +265,14 @@ class ComputeEconomy(mesa.Model):
                                                demand)
         self.demand_book = demand
         t1 = time.perf_counter()
-        warm = None if self.last_price is None else np.maximum(
-            np.nan_to_num(self.last_price[offers.site, offers.tier], nan=0.0), supply.ask)
+        warm = exchange.warm_start(self.last_price_ratio, offers, supply.ask)
         result = clear(supply, demand, warm_start=warm, tol=cfg.market.tolerance,
                        max_rounds=int(cfg.market.max_rounds))
         t2 = time.perf_counter()
         self.outcome = outcome = exchange.settle(cfg, result, supply, demand, offers, self.fleet,
                                                  len(self.providers), self.geo.n)
-        self.last_price, self.dependence = outcome.price, outcome.dependence
+        self.last_price_ratio = exchange.price_ratio(outcome, offers.ask)
+        self.dependence = outcome.dependence
         for n, d in zip(self.nations, outcome.dependence, strict=True):
             n.dependence_ratio = float(d)
         self.serving_need = outcome.demand_h100e / cfg.supply.target_utilisation

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("double_auction", "clear cold", "clear warm", "demand book rebuild",
-         "clear world month warm", "scaling exponent", "clear peak extra memory")
+         "clear world month warm", "clear world-shape book warm", "scaling exponent",
+         "clear peak extra memory")
 
 
 def test_market_bench_quick_prints_every_case(tmp_path):
@@ -121,3 +124,37 @@ def test_profile_world_refuses_bad_arguments(capsys):
     assert main(["0", "out.txt"]) == 2
     assert main([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_scaled_month_keeps_the_saved_month_shape():
+    """The real-structure generator (abm.bench.books.scaled_month) reproduces the saved
+    world month's shape at twice its size: class structure exactly, offers per nest times
+    the copies (providers run sites in every copy), the spread of log asks within 0.05, the
+    capacity per unit of demand within 10% and the share of binding offers within 0.05."""
+    from abm.bench.books import load_books, month_summary, scaled_month
+    from abm.market import clear
+
+    supply, demand, warm, settings, _ = load_books()
+    base = month_summary(supply, demand, clear(supply, demand, warm_start=warm, **settings))
+    s2, d2 = scaled_month(supply, demand, 2, seed=1)
+    assert d2.n_classes == 2 * demand.n_classes and s2.n_offers == 2 * supply.n_offers
+    big = month_summary(s2, d2, clear(s2, d2, **settings))
+    for key in ("classes_per_nation", "segments_per_class", "localised_share", "router_share"):
+        assert big[key] == pytest.approx(base[key], rel=1e-12), key
+    assert big["offers_per_nest"] == pytest.approx(2 * base["offers_per_nest"])
+    assert abs(big["log_ask_sd"] - base["log_ask_sd"]) < 0.05
+    assert big["capacity_per_demand"] == pytest.approx(base["capacity_per_demand"], rel=0.1)
+    assert abs(big["binding_share"] - base["binding_share"]) < 0.05
+
+
+def test_scaled_month_refuses_bad_arguments():
+    from abm.bench.books import load_books, scaled_month
+
+    supply, demand, *_ = load_books()
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="copies"):
+            scaled_month(supply, demand, bad)
+    with pytest.raises(ValueError, match="jitter"):
+        scaled_month(supply, demand, 2, jitter=-1.0)
+    with pytest.raises(ValueError, match="cross_latency_ms"):
+        scaled_month(supply, demand, 2, cross_latency_ms=float("nan"))

@@ -126,8 +126,9 @@ def enter_neocloud(model, state, appeal: float) -> None:
     model.fleet.extend(new)
     model.expectations.extend(1, float(np.median(model.expectations.revenue_per_busy_hour)))
     model.serving_need = np.r_[model.serving_need, 0.0]
-    if model.last_price is not None:
-        model.last_price = np.vstack([model.last_price, np.full((1, N_TIERS), np.nan)])
+    if model.last_price_ratio is not None:  # the new site's offers start cold
+        model.last_price_ratio = np.vstack([model.last_price_ratio,
+                                            np.full((1, N_TIERS), np.nan)])
     p.cash = granted * 1000.0 / kw * model.chip_price[0]
     p.expected_growth = float(np.median([q.expected_growth for q in model.providers]))
 
@@ -142,8 +143,8 @@ def remove_provider(model, p) -> None:
     fleet.keep(~mine)
     model.expectations.keep(~mine)
     model.serving_need = model.serving_need[~mine]
-    if model.last_price is not None:
-        model.last_price = model.last_price[~mine]
+    if model.last_price_ratio is not None:
+        model.last_price_ratio = model.last_price_ratio[~mine]
     old = p.index
     model.providers.remove(p)
     p.remove()

@@ -260,6 +260,42 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
     return demand, layout
 
 
+def warm_start(last_ratio: np.ndarray | None, offers: Offers,
+               ask: np.ndarray) -> np.ndarray | None:
+    """This month's starting prices for the clearing, $/M tokens (O,), from last month's.
+
+    ``last_ratio`` (S, 4) is last month's clearing price over ask per (site, tier)
+    (:func:`price_ratio`), NaN where that offer was not on the market; None before the first
+    month. Each offer starts at this month's ``ask`` times its own ratio, so a scarcity
+    premium carries over in proportion while asks fall with costs (starting from last
+    month's price itself would put every offer whose ask fell above its ask). Offers are
+    matched by identity (site row, tier), so an offer new this month, or one whose site
+    entered since, starts cold at its ask. Only the starting point changes: the clearing
+    converges to the same equilibrium within its tolerance.
+
+    Raises
+    ------
+    ValueError
+        If ``last_ratio`` does not have one row per site of ``offers`` and 4 tiers.
+    """
+    if last_ratio is None:
+        return None
+    if last_ratio.ndim != 2 or last_ratio.shape[0] <= offers.site.max(initial=-1) \
+            or last_ratio.shape[1] != N_TIERS:
+        raise ValueError(f"last_ratio: expected shape (n_sites, {N_TIERS}) covering site "
+                         f"{offers.site.max(initial=-1)}, got {last_ratio.shape}")
+    ratio = last_ratio[offers.site, offers.tier]
+    ratio = np.where(np.isfinite(ratio) & (ratio > 1.0), ratio, 1.0)
+    return ask * ratio
+
+
+def price_ratio(outcome: MarketOutcome, ask: np.ndarray) -> np.ndarray:
+    """Clearing price over ask per (site, tier) (S, 4), NaN where nothing was offered:
+    what :func:`warm_start` carries into next month. ``ask`` is the (S, 4) ask grid."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isfinite(outcome.price) & (ask > 0), outcome.price / ask, np.nan)
+
+
 def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
            offers: Offers, fleet, n_providers: int, n_nations: int) -> MarketOutcome:
     """Hand the clearing back: quantities and prices per (site, tier), new markups and tier

@@ -21,7 +21,10 @@ Lerner indices are ``1 / (alpha (1 - s) + elasticity s)`` (see :mod:`abm.market.
 Clearing: offers post asks; where demand at the ask exceeds capacity the price rises by a
 scarcity premium until excess demand is zero (a damped Newton tatonnement over the binding
 offers: logit demand is a gross-substitutes system). Any excess left after the bounded number
-of rounds is rationed pro rata, so capacity is never exceeded.
+of rounds is rationed pro rata, so capacity is never exceeded. A round's Jacobian is exact
+(budget-capped volume included, :func:`_jacobian_parts`), assembled with float32 products
+at the model's sizes, LU-factorised, and reused for cheaper *chord* rounds while the binding
+offers stay the same and the steps keep cutting the excess demand 100-fold.
 """
 
 from __future__ import annotations
@@ -233,6 +236,8 @@ class _Demand:
     capped_fraction: FloatArray  # (C,)
     offer_demand: FloatArray  # (O,)
     nest_share: FloatArray | None  # (A, G) share of each nest (nested logit only)
+    price: FloatArray | None = None  # (O,) the prices demand was evaluated at
+    mean_paid: FloatArray | None = None  # (A,) mean price paid per token, tariffs included
 
 
 def _active_terms(terms: ChoiceTerms, demand: DemandBook) -> tuple[np.ndarray, ChoiceTerms]:
@@ -452,7 +457,8 @@ def _demand_at(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
     volume, capped = class_volume(demand, volume_mult, budget_mult)
     capped_fraction = np.divide(capped, volume, out=np.zeros_like(volume), where=volume > 0)
     offer_demand = np.minimum(volume[rows], _FLOAT_MAX) @ shares  # no inf * 0
-    return _Demand(rows, shares, log_index, volume, capped_fraction, offer_demand, nest_share)
+    return _Demand(rows, shares, log_index, volume, capped_fraction, offer_demand, nest_share,
+                   price, mean_paid)
 
 
 def _log_volume_ceiling(demand: DemandBook) -> FloatArray:
@@ -515,14 +521,25 @@ class _JacobianParts:
         return jac
 
 
-def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _JacobianParts:
+def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
+                    single: bool = False) -> _JacobianParts:
     """The Jacobian of log offer demand in log prices, restricted to the offers ``idx``.
 
     It is ``-diag(own) + U V^T + N``, with ``U[o, c] = Q_c s_co / q_o``,
     ``V[o', c] = s_co' (alpha_c - eps_c)``, ``own[o] = sum_c U[o, c] alpha_c / rho_c`` and,
     for the nested logit, the within-nest block ``N[o, o'] = sum_c U[o, c] alpha_c
     (1 / rho_c - 1) s_{o'|g,c}`` for offers of the same nest (zero across nests).
-    Budget-capped segments spend a fixed amount, so their volume is unit elastic.
+    Budget-capped segments spend a fixed amount, so their volume is ``budget / m_c`` with
+    ``m_c = sum_o pi_co s_co`` the class's mean price paid (``pi = price x tariff
+    factor``): its log derivative is ``s_co (alpha + (1 - alpha / rho) pi_co / m_c) +
+    alpha (1 / rho - 1) s_{o|g,c} M_gc / m_c`` with ``M_gc = sum_{o' in g} pi_co' s_co'``
+    (unit elastic only when every offer costs the same), taken into ``V`` for the capped
+    fraction ``f_c`` of the class's volume (:func:`_capped_correction`). An exact Jacobian
+    keeps Newton's convergence quadratic where budgets bind.
+
+    With ``single`` (for :func:`_dense_jacobian`'s float32 products) ``U``, ``V`` and ``W``
+    are float32 (``own``, the diagonal, stays float64), unless class volumes or offer
+    demands lie beyond 1e30 or below 1e-30, where float32 would overflow.
     """
     q = d.offer_demand[idx]
     sh = d.shares if idx.size == d.shares.shape[1] else np.take(d.shares, idx, axis=1)
@@ -532,18 +549,27 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     eps_eff = terms.eps * (1 - capped) + capped
     vol = d.class_volume[d.rows]
     inv_q = 1.0 / np.where(q > 0, q, 1.0)
+    own = ((alpha / rho) * vol) @ sh * inv_q
+    if single and vol.max(initial=0.0) < 1e30 and inv_q.max(initial=0.0) < 1e30:
+        f32 = np.float32
+        sh = sh.astype(f32)
+        vol, inv_q = vol.astype(f32), inv_q.astype(f32)
+        alpha, rho, eps_eff = alpha.astype(f32), rho.astype(f32), eps_eff.astype(f32)
     u = sh * vol[:, None]
     u *= inv_q[None, :]
     u = u.T  # (B, A): U[o, c] = Q_c s_co / q_o
-    own = ((alpha / rho) * vol) @ sh * inv_q
     v = (sh * (alpha - eps_eff)[:, None]).T  # (B, A)
+    capped_rows = np.flatnonzero(capped > 0)
+    if capped_rows.size and d.mean_paid is not None:
+        v = np.array(v, order="F")  # (B, A), columns of classes, a fresh array
+        v[:, capped_rows] += _capped_correction(d, terms, idx, capped_rows).T.astype(v.dtype)
     if d.nest_share is None:
         return _JacobianParts(idx, u, v, own, None, None)
     nest_b = terms.nest_of[idx]
     # W[c, o] = alpha_c (1 / rho_c - 1) s_{o|g,c} with s_{o|g,c} = s_co / S_gc, divided
     # offer by offer: 1 / S_gc overflows for a subnormal nest share (and inf * 0 is NaN),
     # while s_co / S_gc is a share within [0, 1].
-    ns = np.take(d.nest_share, nest_b, axis=1)  # (A, B)
+    ns = np.take(d.nest_share, nest_b, axis=1).astype(sh.dtype, copy=False)  # (A, B)
     with np.errstate(over="ignore"):
         wn = np.divide(sh, ns, out=np.zeros_like(sh), where=ns > 0)
     np.minimum(wn, 1.0, out=wn)
@@ -551,9 +577,80 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray) -> _Jacobia
     return _JacobianParts(idx, u, v, own, nest_b, wn)
 
 
+def _capped_correction(d: _Demand, terms: ChoiceTerms, idx: np.ndarray,
+                       rows: np.ndarray) -> FloatArray:
+    """``V``'s exact budget-cap term minus the unit-elastic one, (R, B), for the active
+    classes ``rows`` (positions among the active classes) that have budget-capped volume.
+
+    ``-f [s_co ((alpha - 1) + (1 - alpha / rho) pi_co / m_c) + alpha (1 / rho - 1)
+    s_{o|g,c} M_gc / m_c]`` (see :func:`_jacobian_parts`), zero when every offer the class
+    buys costs it the same; float64.
+    """
+    f = d.capped_fraction[d.rows[rows]]
+    alpha = terms.alpha[rows, 0]
+    rho = terms.rho[rows, 0]
+    m = d.mean_paid[rows]
+    inv_m = 1.0 / np.where(m > 0, m, 1.0)
+    shares = d.shares[rows]
+    paid = d.price[None, :] * (terms.tariff_factor[rows] if terms.kernel.tariffed else 1.0)
+    sh = np.take(shares, idx, axis=1)  # (R, B)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = np.take(paid, idx, axis=1) * inv_m[:, None] if paid.ndim == 2 else (
+            d.price[idx][None, :] * inv_m[:, None])
+        corr = sh * ((alpha - 1.0)[:, None] + (1.0 - alpha / rho)[:, None] * ratio)
+        if d.nest_share is not None:
+            nest_b = terms.nest_of[idx]
+            ns = np.take(d.nest_share[rows], nest_b, axis=1)
+            within = np.minimum(np.divide(sh, ns, out=np.zeros_like(sh), where=ns > 0), 1.0)
+            spent = _nest_sums(shares * paid, terms) * inv_m[:, None]  # (R, G); by offer
+            corr += (alpha * (1.0 / rho - 1.0))[:, None] * within * np.take(spent, nest_b,
+                                                                              axis=1)
+        corr *= -f[:, None]
+    return np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
                  residual: FloatArray) -> FloatArray:
-    """Newton step in log prices for the binding offers (zero elsewhere).
+    """Newton step in log prices for the binding offers (zero elsewhere): see
+    :func:`_newton_solve`."""
+    return _newton_solve(d, terms, binding, residual)[0]
+
+
+@dataclass(frozen=True)
+class _Factor:
+    """An LU factorisation of the Jacobian over the binding offers ``idx``, kept for chord
+    steps (:func:`clear`)."""
+
+    idx: np.ndarray
+    lu: tuple
+
+    def step(self, residual: FloatArray) -> FloatArray:
+        """The chord step ``-J0^-1 residual`` over ``idx`` (zero elsewhere)."""
+        from scipy.linalg import lu_solve
+
+        step = np.zeros_like(residual)
+        step[self.idx] = lu_solve(self.lu, -residual[self.idx], check_finite=False)
+        return step
+
+
+def _lu(jac: FloatArray) -> tuple | None:
+    """``scipy.linalg.lu_factor`` of ``jac``, or None when it is singular or not finite."""
+    import warnings
+
+    from scipy.linalg import LinAlgWarning, lu_factor
+
+    if not np.isfinite(jac).all():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)
+        lu = lu_factor(jac, check_finite=False)
+    return lu if (np.diagonal(lu[0]) != 0).all() else None
+
+
+def _newton_solve(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
+                  residual: FloatArray) -> tuple[FloatArray, _Factor | None]:
+    """Newton step in log prices for the binding offers (zero elsewhere), and the LU
+    factorisation of the Jacobian when it was assembled (else None).
 
     The Jacobian over the ``B`` binding offers is ``M + U V^T`` (:func:`_jacobian_parts`):
     ``M`` block diagonal by nest, ``U V^T`` of rank at most the ``A`` active classes. The
@@ -567,24 +664,27 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     idx = np.flatnonzero(binding)
     step = np.zeros_like(residual)
     if idx.size == 0:
-        return step
-    parts = _jacobian_parts(d, terms, idx)
+        return step, None
+    n = idx.size
+    single = _DENSE_NEWTON_MAX < n <= _DENSE_ASSEMBLY_MAX and n >= _SINGLE_PRECISION_MIN
+    parts = _jacobian_parts(d, terms, idx, single=single)
     rhs = -residual[idx]
-    n, a = parts.u.shape
+    a = parts.u.shape[1]
     groups = _nest_groups(parts.nest_b if parts.wn is not None else terms.nest_of[idx])
     if n <= _DENSE_ASSEMBLY_MAX:
         jac = parts.dense() if n <= _DENSE_NEWTON_MAX else _dense_jacobian(parts, groups)
-        try:
-            step[idx] = np.linalg.solve(jac, rhs)
-            return step
-        except np.linalg.LinAlgError:
-            pass
+        lu = _lu(jac)
+        if lu is not None:
+            factor = _Factor(idx, lu)
+            return factor.step(residual), factor
+    if parts.u.dtype != np.float64:  # the exact solvers below work in float64
+        parts = _jacobian_parts(d, terms, idx)
     blocks = _nest_blocks(parts, groups)
     if a <= _WOODBURY_MAX_CLASSES:
         solved = _woodbury_solve(parts, blocks, rhs)
         if solved is not None:
             step[idx] = solved
-            return step
+            return step, None
     from scipy.sparse.linalg import gmres
 
     u, vt = parts.u, parts.v.T  # transposed views: BLAS reads them as they are
@@ -600,23 +700,48 @@ def _newton_step(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     # Inexact Newton: a loose inner tolerance is enough, the outer loop corrects.
     sol, _ = gmres(jac_op, rhs, M=precond, rtol=1e-4, restart=40, maxiter=2)
     step[idx] = sol
-    return step
+    return step, None
 
 
 def _dense_jacobian(parts: _JacobianParts, groups) -> FloatArray:
-    """``J`` assembled: ``U V^T`` (one BLAS-3 product) plus each nest's diagonal block."""
-    jac = parts.u @ parts.v.T
-    if parts.wn is not None:
+    """``J`` assembled: ``U V^T`` (one BLAS-3 product) plus each nest's diagonal block.
+
+    With float32 parts (``_jacobian_parts(..., single=True)``) the products run in float32
+    (about four times faster than float64 at the model's 2,500 classes x 500 binding
+    offers) and ``J`` is returned in float64 with its diagonal ``-own`` added in float64.
+    ``U``'s entries are class shares of an offer's demand and ``V``'s shares times ``alpha
+    - eps``, so ``J`` is exact to ~1e-6 relative: an inexact Newton direction (as GMRES's,
+    to 1e-4), corrected by the outer rounds, whose convergence test is in float64. Should
+    a product leave float32's range (an edge book), ``J`` is assembled in float64.
+    """
+    if parts.u.dtype != np.float64:
+        with np.errstate(over="ignore", invalid="ignore"):
+            jac = _assemble(parts.u, parts.v, parts.wn, groups)
+        if np.isfinite(jac).all():
+            jac = jac.astype(np.float64)
+            jac[np.diag_indices_from(jac)] -= parts.own
+            return jac
+        parts = replace(parts, u=parts.u.astype(np.float64), v=parts.v.astype(np.float64),
+                        wn=None if parts.wn is None else parts.wn.astype(np.float64))
+    jac = _assemble(parts.u, parts.v, parts.wn, groups)
+    jac[np.diag_indices_from(jac)] -= parts.own
+    return jac
+
+
+def _assemble(u: FloatArray, v: FloatArray, wn: FloatArray | None, groups) -> FloatArray:
+    """``U V^T`` plus the within-nest blocks ``U_g W_g`` (no diagonal term), in the dtype
+    of the factors."""
+    jac = u @ v.T
+    if wn is not None:
         order, starts, _ = groups
         ends = np.r_[starts[1:], order.size]
         contiguous = bool((order[1:] > order[:-1]).all())
         for a, b in zip(starts, ends, strict=True):  # one product per nest
             if contiguous:
-                jac[a:b, a:b] += parts.u[a:b] @ parts.wn[:, a:b]
+                jac[a:b, a:b] += u[a:b] @ wn[:, a:b]
             else:
                 members = order[a:b]
-                jac[np.ix_(members, members)] += parts.u[members] @ parts.wn[:, members]
-    jac[np.diag_indices_from(jac)] -= parts.own
+                jac[np.ix_(members, members)] += u[members] @ wn[:, members]
     return jac
 
 
@@ -700,7 +825,19 @@ def _woodbury_solve(parts: _JacobianParts, blocks, rhs: FloatArray) -> FloatArra
     return z - y @ t
 
 
+def _bounded(step: FloatArray) -> FloatArray:
+    """``step`` finite and within a factor e per round.
+
+    A Jacobian that overflowed (a nest share near 1e-300) gives inf/NaN entries: no step
+    there, rather than NaN prices that no test could flag.
+    """
+    step = np.nan_to_num(step, nan=0.0, posinf=_MAX_STEP, neginf=-_MAX_STEP)
+    return np.clip(step, -_MAX_STEP, _MAX_STEP)
+
+
 _DENSE_NEWTON_MAX = 150
+#: A chord step (last round's Jacobian) is kept when it cuts the merit to this share.
+_CHORD_RATE = 0.01
 _MAX_STEP = 1.0
 #: Halvings of a Newton step that does not reduce the squared excess demand.
 _BACKTRACK = 4
@@ -734,7 +871,9 @@ _FAR_LOG_GAP = 30.0
 #: Up to this many binding offers the Jacobian is assembled and LU-solved (one BLAS-3
 #: product, ``2 A B^2`` flops) rather than solved by GMRES (``4 A B`` flops a product, but
 #: memory-bound and tens of products).
-_DENSE_ASSEMBLY_MAX = 400
+_DENSE_ASSEMBLY_MAX = 1200
+#: From this many binding offers the assembled Jacobian's products run in float32.
+_SINGLE_PRECISION_MIN = 200
 
 
 def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None = None, *,
@@ -822,6 +961,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     rounds = 0
     converged = False
     damping, last_gap = 1.0, np.inf
+    chord: _Factor | None = None
     price = np.maximum(np.exp(log_price), ask)
     if d is None:  # lifted: _lift_start's demand was at the unlifted prices
         d = _demand_at(price, rows, active, demand)
@@ -848,25 +988,44 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         # Damp the Newton step while the largest excess demand is not shrinking.
         damping = min(1.0, 2.0 * damping) if gap < last_gap else max(damping / 2.0, 1 / 16)
         last_gap = gap
+        merit = float(residual @ residual)
+        # A chord step: last round's factorised Jacobian, while the binding offers are the
+        # same and it was a full step that cut the merit well. Kept only if it too cuts the
+        # merit to _CHORD_RATE, else this round takes a Newton step after all.
+        idx = np.flatnonzero(binding)
+        chord_d = None
+        if chord is not None and damping == 1.0 and np.array_equal(chord.idx, idx):
+            with np.errstate(over="ignore", invalid="ignore"):
+                step = _bounded(chord.step(residual))
+            trial_log = np.where(stale, 0.5 * (log_ask + log_price),
+                                 np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
+            trial_price = np.maximum(np.exp(trial_log), ask)
+            trial_d = _demand_at(trial_price, rows, active, demand)
+            trial_merit = _merit(trial_d, trial_log, log_ask, cap, tol, stale)
+            if trial_merit < _CHORD_RATE * merit:
+                chord_d = trial_d
+        if chord_d is not None:
+            log_price, price, d = trial_log, trial_price, chord_d
+            rounds += 1
+            continue
+        chord = None
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite entries: see below
-            step = damping * _newton_step(d, active, binding, residual)
-        # A Jacobian that overflowed (a nest share near 1e-300) gives inf/NaN entries: no
-        # step there, rather than NaN prices that no test below could flag.
-        step = np.nan_to_num(step, nan=0.0, posinf=_MAX_STEP, neginf=-_MAX_STEP)
-        step = np.clip(step, -_MAX_STEP, _MAX_STEP)  # at most a factor e per round
+            newton, factor = _newton_solve(d, active, binding, residual)
+        step = _bounded(damping * newton)
         # Backtrack while the step does not reduce the squared excess demand of the offers
         # that bind (Armijo): a full Newton step can jump between two binding sets for ever.
         # A premium nobody pays halves in log whatever the step.
-        merit = float(residual @ residual)
         for trial in range(_BACKTRACK + 1):
             trial_log = np.where(stale, 0.5 * (log_ask + log_price),
                                  np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
             trial_price = np.maximum(np.exp(trial_log), ask)
             trial_d = _demand_at(trial_price, rows, active, demand)
-            if trial == _BACKTRACK or _merit(trial_d, trial_log, log_ask, cap, tol, stale) < (
-                    1.0 - 1e-4) * merit:
+            trial_merit = _merit(trial_d, trial_log, log_ask, cap, tol, stale)
+            if trial == _BACKTRACK or trial_merit < (1.0 - 1e-4) * merit:
                 break
             step = step / 2.0
+        if trial == 0 and damping == 1.0 and trial_merit < _CHORD_RATE * merit:
+            chord = factor  # a full step that worked: its Jacobian serves the next rounds
         log_price, price, d = trial_log, trial_price, trial_d
         rounds += 1
 

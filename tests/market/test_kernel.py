@@ -101,20 +101,22 @@ def _binding_parts(seed, n_offers, n_classes, nesting, sort_nests=False):
 
 @pytest.mark.parametrize("sort_nests", [False, True])
 @pytest.mark.parametrize("nesting", [(0.0, 0.0), (0.6, 0.6)])
-@pytest.mark.parametrize("solver", ["dense", "assembled", "woodbury", "gmres"])
+@pytest.mark.parametrize("solver", ["dense", "assembled", "single", "woodbury", "gmres"])
 def test_every_newton_solver_solves_the_jacobian(monkeypatch, nesting, solver, sort_nests):
     d, active, binding, residual = _binding_parts(5, 60, 30, nesting, sort_nests)
     idx = np.flatnonzero(binding)
     exact = np.linalg.solve(_jacobian_parts(d, active, idx).dense(), -residual[idx])
-    limits = {"dense": (1000, 1000, 0), "assembled": (0, 1000, 0),
+    limits = {"dense": (1000, 1000, 0), "assembled": (0, 1000, 0), "single": (0, 1000, 0),
               "woodbury": (0, 0, 1000), "gmres": (0, 0, 0)}[solver]
     monkeypatch.setattr(clearing, "_DENSE_NEWTON_MAX", limits[0])
     monkeypatch.setattr(clearing, "_DENSE_ASSEMBLY_MAX", limits[1])
     monkeypatch.setattr(clearing, "_WOODBURY_MAX_CLASSES", limits[2])
+    monkeypatch.setattr(clearing, "_SINGLE_PRECISION_MIN", 0 if solver == "single" else 10**9)
     step = _newton_step(d, active, binding, residual)
     assert (step[~binding] == 0).all()
-    # GMRES is an inexact inner solve (relative residual 1e-4): the outer loop corrects it
-    tol = 1e-3 if solver == "gmres" else 1e-8
+    # GMRES is an inexact inner solve (relative residual 1e-4) and the single-precision
+    # Jacobian exact to ~1e-6: the outer loop corrects both
+    tol = {"gmres": 1e-3, "single": 1e-4}.get(solver, 1e-8)
     assert_allclose(step[idx], exact, rtol=tol, atol=tol * np.abs(exact).max())
 
 
@@ -227,3 +229,39 @@ def test_a_subnormal_nest_share_gives_a_finite_jacobian():
     parts = _jacobian_parts(tiny, active, idx)
     assert np.isfinite(parts.wn).all()
     assert np.isfinite(parts.dense()).all()
+
+
+@pytest.mark.parametrize("nesting", [(0.0, 0.0), (0.5, 0.7)])
+def test_chord_steps_reach_the_newton_equilibrium(monkeypatch, nesting):
+    """Rounds that reuse the last factorised Jacobian (chord steps) end at the equilibrium
+    that Newton steps alone reach, in no more rounds; and chord steps are taken."""
+    rng = np.random.default_rng(11)
+    supply, demand = random_market(rng, n_segments=600, n_offers=80, n_classes=40,
+                                   tightness=3.0, nesting=nesting)
+    with_chord = clearing.clear(supply, demand, tol=1e-11)
+    monkeypatch.setattr(clearing, "_CHORD_RATE", 0.0)  # no chord step is ever kept
+    newton_only = clearing.clear(supply, demand, tol=1e-11)
+    assert with_chord.converged and newton_only.converged
+    assert_allclose(with_chord.price, newton_only.price, rtol=1e-9)
+    assert_allclose(with_chord.offer_tokens, newton_only.offer_tokens, rtol=1e-9,
+                    atol=1e-9 * supply.capacity.max())
+
+
+def test_a_tight_book_takes_chord_rounds(monkeypatch):
+    """On a tight book the clearing takes at least one chord round (a round without a new
+    Jacobian) and stays within capacity."""
+    rng = np.random.default_rng(12)
+    supply, demand = random_market(rng, n_segments=600, n_offers=80, n_classes=40,
+                                   tightness=3.0)
+    solves = []
+    original = clearing._newton_solve
+
+    def spy(*args):
+        solves.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(clearing, "_newton_solve", spy)
+    res = clearing.clear(supply, demand, tol=1e-11)
+    assert res.converged
+    assert len(solves) < res.rounds  # some rounds were chord steps
+    assert (res.offer_tokens <= supply.capacity * (1 + 1e-12)).all()

@@ -163,3 +163,23 @@ def test_nash_bertrand_markup_is_the_firm_profit_maximum_under_nested_logit():
     assert best == pytest.approx(1.0 / e[0], abs=1e-3)
     target = nash_bertrand_price(res, supply, demand)
     assert_allclose(target[:2], mc[:2] / (1 - 1 / e[:2]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("tariff", [0.0, 0.3])
+@pytest.mark.parametrize("sigma", [(0.0, 0.0), (0.2, 0.9)])
+def test_analytic_jacobian_matches_finite_differences_with_budget_caps(sigma, tariff):
+    """Budget-capped segments spend their budget: the Jacobian's exact budget term (volume
+    ``budget / mean price paid``, not unit elastic in the price index) matches differences."""
+    rng = np.random.default_rng(4)
+    supply, demand = random_market(rng, n_segments=60, n_offers=10, n_classes=8,
+                                   budget_share_capped=0.7, nesting=sigma, tariff=tariff,
+                                   home_bias=(0.0, 1.0))
+    terms = choice_terms(supply, demand)
+    rows, active = _active_terms(terms, demand)
+    price = supply.ask * rng.uniform(1.0, 3.0, supply.n_offers)
+    d = _demand_at(price, rows, active, demand)
+    assert (d.capped_fraction[rows] > 0.05).sum() >= 2  # budgets do bind
+    idx = np.flatnonzero(d.offer_demand > 0)
+    analytic = _jacobian_parts(d, active, idx).dense()
+    assert_allclose(analytic, numerical_log_jacobian(supply, demand, price, idx),
+                    atol=2e-5, rtol=1e-4)
