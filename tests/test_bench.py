@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("double_auction", "clear cold", "clear warm", "demand book rebuild",
          "clear world month warm", "scaling exponent", "clear peak extra memory")
@@ -121,3 +123,22 @@ def test_profile_world_refuses_bad_arguments(capsys):
     assert main(["0", "out.txt"]) == 2
     assert main([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_sobol_row_runs_the_real_design_through_joblib(tmp_path):
+    """The ``--sobol`` row's code path at a tiny size (2 rows, 2 months): no timing asserted."""
+    from abm.bench.model_bench import sobol_case, sobol_design
+
+    names, rows = sobol_design()
+    assert len(rows) == 1280 and "demand.elasticity" in names  # conf/experiment/sobol.yaml
+    out = sobol_case(2, extra=("months=2",))
+    assert out["runs"] == out["finished"] == 2 and out["design"] == 1280
+    assert out["extrapolated"] == pytest.approx(out["wall"] * 640)
+
+
+@pytest.mark.parametrize("n", [0, 1281])
+def test_sobol_row_refuses_a_sample_outside_the_design(n):
+    from abm.bench.model_bench import sobol_case
+
+    with pytest.raises(ValueError, match=r"--sobol: the number of runs must lie in \[1, 1280\]"):
+        sobol_case(n)

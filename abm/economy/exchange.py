@@ -19,6 +19,7 @@ apart, not a markup.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,14 +138,19 @@ def tier_levels(cfg, state, providers, fleet) -> np.ndarray:
 
 
 def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation: np.ndarray,
-                 nesting: float, demand: DemandBook | None = None
-                 ) -> tuple[SupplyBook, Offers]:
+                 nesting: float, demand: DemandBook | None = None,
+                 timings: dict[str, float] | None = None) -> tuple[SupplyBook, Offers]:
     """The supply book: one offer per served (site, tier) with capacity (see module doc).
 
     Compute is fungible across a site's tiers: each site splits its serving capacity across
     the tiers it serves in proportion to the compute its buyers want from each at the asks
     this month (:func:`abm.market.offer_demand`), so capacity binds at the site, not at an
     arbitrary tier. Without ``demand`` the split is ``fleet.tier_alloc``.
+
+    ``timings``, if given, gets the seconds spent in :func:`abm.market.offer_demand` added to
+    its ``"clearing"`` entry: that call evaluates the clearing core's demand (and builds the
+    choice terms the month's clearing then reuses from its cache), so the model counts it as
+    clearing, not as the agents' time.
     """
     s = cfg.supply
     level = tier_levels(cfg, state, providers, fleet)
@@ -191,7 +197,11 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
 
     supply = book(capacity[site, tier])
     if demand is not None:
-        compute = offer_demand(supply, demand) * g[site, tier]  # H100e-hours wanted
+        t0 = time.perf_counter()
+        at_ask = offer_demand(supply, demand)
+        if timings is not None:
+            timings["clearing"] = timings.get("clearing", 0.0) + time.perf_counter() - t0
+        compute = at_ask * g[site, tier]  # H100e-hours wanted
         wanted = np.bincount(site, weights=compute, minlength=fleet.n_sites)
         n_served = np.bincount(site, minlength=fleet.n_sites)
         share = np.where(wanted[site] > 0, compute / np.where(wanted[site] > 0, wanted[site], 1.0),
