@@ -101,14 +101,29 @@ def market_rows(market: np.ndarray, n_markets: int, provider: np.ndarray,
             "cr4_revenue": cr4}
 
 
+def _stack(months: list[dict]) -> pd.DataFrame:
+    """One table from per-month columns (arrays or lists), as ``pd.concat`` of one frame per
+    month would give it, built once instead of once a month."""
+    if not months:
+        return pd.DataFrame()
+    columns = {}
+    for name, first in months[0].items():
+        if isinstance(first, np.ndarray):
+            columns[name] = np.concatenate([m[name] for m in months])
+        else:  # lists (names, agent attributes): pandas infers their dtype as before
+            columns[name] = [v for m in months for v in m[name]]
+    return pd.DataFrame(columns)
+
+
 class Recorder:
     """Collects one row per month (global), per nation-month, provider-month and market-month."""
 
     def __init__(self, model: ComputeEconomy) -> None:
         self.model = model
         self.rows_global: list[dict] = []
-        self.rows_nations: list[pd.DataFrame] = []
-        self.rows_providers: list[pd.DataFrame] = []
+        # nation- and provider-month columns, one dict of arrays (or lists) per month
+        self.rows_nations: list[dict] = []
+        self.rows_providers: list[dict] = []
         self.rows_markets: list[dict] = []
         self.non_ai_twh_base: np.ndarray | None = None
 
@@ -130,23 +145,30 @@ class Recorder:
         twin = np.where(ids < n_user_classes, ids - ids % 2, ids)
         twin_price = np.where(np.isfinite(price[twin]), price[twin], fallback)
         eps = demand.elasticity
-        ref = demand.reference_demand
-        lost = np.where(no_offer[cls], ref * (twin_price ** -eps)[cls], 0.0)  # pow per class
-        rationed = np.maximum(res.segment_demand - res.segment_tokens, 0.0)
-        budget = res.segment_unserved_budget
-        at_clearing = res.segment_tokens + rationed + budget + lost
-        gap = np.maximum(res.segment_latent - (at_clearing - lost), 0.0)
+        ref = demand.reference_demand[:n_user]
+        rationed = np.maximum(res.segment_demand[:n_user] - res.segment_tokens[:n_user], 0.0)
+        budget = res.segment_unserved_budget[:n_user]
+        tokens = res.segment_tokens[:n_user]
+        latent = res.segment_latent[:n_user]
+        at_clearing = tokens + rationed + budget
+        if no_offer.any():
+            lost = np.where(no_offer[cls[:n_user]],
+                            ref * (twin_price ** -eps)[cls[:n_user]], 0.0)  # pow per class
+            at_clearing = at_clearing + lost
+            gap = np.maximum(latent - (at_clearing - lost), 0.0)
+            unserved, latent = rationed + lost, latent + lost
+        else:  # (adding zeros would change no bit: skip the passes over every segment)
+            gap = np.maximum(latent - at_clearing, 0.0)
+            unserved = rationed
         user_nat = seg_nat[:n_user]  # user segments come first, startups after
 
-        def by_nation(v, only_users=True):
-            if only_users:
-                return np.bincount(user_nat, weights=v[:n_user], minlength=n_nat)
-            return np.bincount(seg_nat, weights=v, minlength=n_nat)
+        def by_nation(v):
+            return np.bincount(user_nat, weights=v, minlength=n_nat)
 
-        return {"tokens": by_nation(res.segment_tokens, False),
-                "demand": by_nation(at_clearing), "unserved": by_nation(rationed + lost),
+        return {"tokens": np.bincount(seg_nat, weights=res.segment_tokens, minlength=n_nat),
+                "demand": by_nation(at_clearing), "unserved": by_nation(unserved),
                 "priced_out": by_nation(budget), "gap": by_nation(gap),
-                "latent": by_nation(res.segment_latent + lost)}
+                "latent": by_nation(latent)}
 
     # ------------------------------------------------------------------ one month
     def record(self, state, res, supply, demand, offers, layout, outcome, rental, books,
@@ -350,7 +372,7 @@ class Recorder:
             return _div(np.bincount(seg_nat[mask], weights=user_spend[mask], minlength=n_nat),
                         np.bincount(seg_nat[mask], weights=user_tok[mask], minlength=n_nat))
 
-        self.rows_nations.append(pd.DataFrame({
+        self.rows_nations.append({
             "month": np.full(n_nat, month),
             "nation": geo.names,
             "population": geo.population,
@@ -371,11 +393,11 @@ class Recorder:
             "grid_headroom_mw": [n.grid_headroom_mw for n in m.nations],
             "subsidy_paid": [n.subsidy_paid for n in m.nations],
             "export_tier": geo.export_tier,
-        }))
+        })
 
         q_p = _div(np.bincount(fleet.provider, weights=q_site * installed, minlength=n_prov),
                    installed_p)
-        self.rows_providers.append(pd.DataFrame({
+        self.rows_providers.append({
             "month": np.full(n_prov, month),
             "provider": [p.name for p in m.providers],
             "kind": [p.kind for p in m.providers],
@@ -402,7 +424,7 @@ class Recorder:
             "expected_growth": [p.expected_growth for p in m.providers],
             "frontier_lag_months": [state.frontier_level - p.model_level(state.frontier_level)
                                     for p in m.providers],
-        }))
+        })
 
     def _market_rows(self, month, kind, names, markets: dict[str, np.ndarray], *,
                      every: bool = False) -> None:
@@ -421,10 +443,8 @@ class Recorder:
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:
         glob = pd.DataFrame(self.rows_global)
-        nations = (pd.concat(self.rows_nations, ignore_index=True) if self.rows_nations
-                   else pd.DataFrame())
-        providers = (pd.concat(self.rows_providers, ignore_index=True) if self.rows_providers
-                     else pd.DataFrame())
+        nations = _stack(self.rows_nations)
+        providers = _stack(self.rows_providers)
         markets = pd.DataFrame(self.rows_markets)
         out = {"global": glob, "nations": nations, "providers": providers, "markets": markets}
         for df in out.values():
