@@ -373,13 +373,17 @@ def _class_cumsum(values: FloatArray, blocks: list, *, reverse: bool = False) ->
         if size <= 1:
             continue
         rows = values[pos].reshape(-1, size)
-        rows = rows[:, ::-1].copy() if reverse else rows.copy()
+        # One column per class (segment position along axis 0), so every pass adds
+        # contiguous blocks; each pass reads one buffer and writes the other.
+        cols = np.ascontiguousarray((rows[:, ::-1] if reverse else rows).T)
+        spare = np.empty_like(cols)
         step = 1
         while step < size:
-            # (the sum is formed before it is stored: numpy buffers overlapping operands)
-            np.add(rows[:, step:], rows[:, :-step], out=rows[:, step:])
+            spare[:step] = cols[:step]
+            np.add(cols[step:], cols[:-step], out=spare[step:])
+            cols, spare = spare, cols
             step *= 2
-        out[pos] = (rows[:, ::-1] if reverse else rows).ravel()
+        out[pos] = (cols.T[:, ::-1] if reverse else cols.T).ravel()
     return out
 
 
