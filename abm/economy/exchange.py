@@ -19,6 +19,7 @@ apart, not a markup.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -217,6 +218,23 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
     return supply, offers
 
 
+@functools.lru_cache(maxsize=4)
+def _user_layout(n_nat: int, n_groups: int, n_u: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class, nation and income group of every user segment, in the (N, G, U, 2) order of
+    :func:`abm.agents.user_population.population_segments` (read-only; the same every month,
+    so built once: a million segments at ``world_xl``)."""
+    shape = (n_nat, n_groups, n_u, 2)
+    cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2
+           + np.arange(n_u)[None, None, :, None] * 2 + np.arange(2)[None, None, None, :])
+    cls = np.broadcast_to(cls, shape).ravel()
+    nation = np.repeat(np.arange(n_nat), n_groups * n_u * 2)
+    group = np.tile(np.repeat(np.arange(n_groups), n_u * 2), n_nat)
+    for arr in (cls, nation, group):
+        arr.flags.writeable = False
+    return cls, nation, group
+
+
 def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase,
                  open_quality: float) -> tuple[DemandBook, DemandLayout]:
     """The demand book of every nation's users and every startup (see module doc)."""
@@ -230,9 +248,7 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
                                            state.budget_share, carve)  # (N, G, U, 2)
     g = ref.shape[1]
     n_user_classes = n_nat * n_u * 2
-    cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2
-           + np.arange(n_u)[None, None, :, None] * 2 + np.arange(2)[None, None, None, :])
-    cls = np.broadcast_to(cls, ref.shape).ravel()
+    cls, user_nation, user_group = _user_layout(n_nat, g, n_u)
     s_ref = np.array([users[s.nation].total_need(need_per_usecase)[s.usecase]
                       * (1 - nations[s.nation].localisation_share)
                       * carve[s.nation, s.usecase] / present[s.nation, s.usecase]
@@ -248,9 +264,8 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
                             np.full(n_s, cfg.startups.router_sensitivity)])
     localised = np.concatenate([np.tile([False, True], n_nat * n_u), np.zeros(n_s, bool)])
     only = np.concatenate([np.zeros(n_user_classes, bool), s_only])
-    segment_nation = np.concatenate([np.repeat(np.arange(n_nat), g * n_u * 2), s_nat])
-    segment_group = np.concatenate([np.tile(np.repeat(np.arange(g), n_u * 2), n_nat),
-                                    np.full(n_s, -1)])
+    segment_nation = np.concatenate([user_nation, s_nat])
+    segment_group = np.concatenate([user_group, np.full(n_s, -1)])
     n_cls = nat_of_class.size
     demand = DemandBook(
         segment_class=np.concatenate([cls, n_user_classes + np.arange(n_s)]),
