@@ -101,29 +101,17 @@ def market_rows(market: np.ndarray, n_markets: int, provider: np.ndarray,
             "cr4_revenue": cr4}
 
 
-def _stack(months: list[dict]) -> pd.DataFrame:
-    """One table from per-month columns (arrays or lists), as ``pd.concat`` of one frame per
-    month would give it, built once instead of once a month."""
-    if not months:
-        return pd.DataFrame()
-    columns = {}
-    for name, first in months[0].items():
-        if isinstance(first, np.ndarray):
-            columns[name] = np.concatenate([m[name] for m in months])
-        else:  # lists (names, agent attributes): pandas infers their dtype as before
-            columns[name] = [v for m in months for v in m[name]]
-    return pd.DataFrame(columns)
-
-
 class Recorder:
     """Collects one row per month (global), per nation-month, provider-month and market-month."""
 
     def __init__(self, model: ComputeEconomy) -> None:
         self.model = model
         self.rows_global: list[dict] = []
-        # nation- and provider-month columns, one dict of arrays (or lists) per month
-        self.rows_nations: list[dict] = []
-        self.rows_providers: list[dict] = []
+        # (a DataFrame per month: keeping the month's small column arrays instead, and
+        # building each table once, was faster but raised world_xl's peak RSS by ~250 MB,
+        # thousands of small long-lived arrays pinning the heap)
+        self.rows_nations: list[pd.DataFrame] = []
+        self.rows_providers: list[pd.DataFrame] = []
         self.rows_markets: list[dict] = []
         self.non_ai_twh_base: np.ndarray | None = None
 
@@ -372,7 +360,7 @@ class Recorder:
             return _div(np.bincount(seg_nat[mask], weights=user_spend[mask], minlength=n_nat),
                         np.bincount(seg_nat[mask], weights=user_tok[mask], minlength=n_nat))
 
-        self.rows_nations.append({
+        self.rows_nations.append(pd.DataFrame({
             "month": np.full(n_nat, month),
             "nation": geo.names,
             "population": geo.population,
@@ -393,11 +381,11 @@ class Recorder:
             "grid_headroom_mw": [n.grid_headroom_mw for n in m.nations],
             "subsidy_paid": [n.subsidy_paid for n in m.nations],
             "export_tier": geo.export_tier,
-        })
+        }))
 
         q_p = _div(np.bincount(fleet.provider, weights=q_site * installed, minlength=n_prov),
                    installed_p)
-        self.rows_providers.append({
+        self.rows_providers.append(pd.DataFrame({
             "month": np.full(n_prov, month),
             "provider": [p.name for p in m.providers],
             "kind": [p.kind for p in m.providers],
@@ -424,7 +412,7 @@ class Recorder:
             "expected_growth": [p.expected_growth for p in m.providers],
             "frontier_lag_months": [state.frontier_level - p.model_level(state.frontier_level)
                                     for p in m.providers],
-        })
+        }))
 
     def _market_rows(self, month, kind, names, markets: dict[str, np.ndarray], *,
                      every: bool = False) -> None:
@@ -443,8 +431,10 @@ class Recorder:
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:
         glob = pd.DataFrame(self.rows_global)
-        nations = _stack(self.rows_nations)
-        providers = _stack(self.rows_providers)
+        nations = (pd.concat(self.rows_nations, ignore_index=True) if self.rows_nations
+                   else pd.DataFrame())
+        providers = (pd.concat(self.rows_providers, ignore_index=True) if self.rows_providers
+                     else pd.DataFrame())
         markets = pd.DataFrame(self.rows_markets)
         out = {"global": glob, "nations": nations, "providers": providers, "markets": markets}
         for df in out.values():
