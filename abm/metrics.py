@@ -1,7 +1,9 @@
 """Concentration and inequality metrics (pure NumPy).
 
 Concentration (firm side): :func:`hhi` (0-10,000 scale), :func:`equivalent_firms`,
-:func:`cr` (share in [0, 1]) and :func:`lerner` (price-cost margin).
+:func:`cr` (share in [0, 1]) and :func:`lerner` (price-cost margin); :func:`hhi_rows` and
+:func:`cr_rows` give the HHI and CR-k of many markets at once (one row of firm sizes per
+market), each row equal to :func:`hhi` / :func:`cr` of that row.
 
 Inequality (household side): :func:`gini`, :func:`theil` (Theil T, with an optional
 between/within decomposition), :func:`mld` (Theil L), :func:`atkinson`, :func:`palma`
@@ -40,9 +42,11 @@ __all__ = [
     "TheilDecomposition",
     "atkinson",
     "cr",
+    "cr_rows",
     "equivalent_firms",
     "gini",
     "hhi",
+    "hhi_rows",
     "lerner",
     "lorenz",
     "mld",
@@ -233,6 +237,88 @@ def cr(values: ArrayLike, k: int = 4) -> float:
         return 1.0
     top = np.partition(s, s.size - k)[s.size - k :]
     return _clip01(top.sum())
+
+
+def _row_shares(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (markets x firms) matrix as row shares, and which rows have a market.
+
+    Each row is scaled by its own power of two and divided by its own total, exactly as
+    :func:`_shares` treats it alone; rows with a zero total are left zero.
+    """
+    x = real_array(values, "values")
+    if x.ndim != 2:
+        raise ValueError(f"values must be two-dimensional (markets x firms), got shape "
+                         f"{x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError("values must have at least one firm (column)")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("values must be finite (no NaN or inf)")
+    if np.any(x < 0):
+        raise ValueError("values must be non-negative")
+    top = np.max(np.abs(x), axis=1) if x.size else np.zeros(0)
+    exponent = np.where(top > 0, np.frexp(top)[1], 0)
+    x = np.ldexp(x, -exponent[:, None])
+    total = x.sum(axis=1)
+    market = total > 0
+    shares = np.divide(x, total[:, None], out=np.zeros_like(x), where=market[:, None])
+    return shares, market
+
+
+def hhi_rows(values: ArrayLike) -> np.ndarray:
+    """Herfindahl-Hirschman index of many markets at once.
+
+    Parameters
+    ----------
+    values : array_like, (markets x firms)
+        Non-negative firm sizes, one row per market (zero for a firm absent from it).
+
+    Returns
+    -------
+    ndarray (markets,)
+        ``hhi(values[i])`` for every row ``i``, bit for bit: 0-10,000, NaN for a row with
+        no market (all zero).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a finite, non-negative, real 2-D array with at least one column.
+    """
+    s, market = _row_shares(values)
+    squares = np.vecdot(s, s)  # one dot product per row, as hhi's np.dot
+    return np.where(market, np.minimum(10_000.0 * squares, 10_000.0), np.nan)
+
+
+def cr_rows(values: ArrayLike, k: int = 4) -> np.ndarray:
+    """k-firm concentration ratio of many markets at once.
+
+    Parameters
+    ----------
+    values : array_like, (markets x firms)
+        Non-negative firm sizes, one row per market.
+    k : int, default 4
+        Number of largest firms, ``k >= 1``.
+
+    Returns
+    -------
+    ndarray (markets,)
+        ``cr(values[i], k)`` for every row ``i``, bit for bit: in [0, 1], 1 if there are at
+        most ``k`` firms (columns), NaN for a row with no market.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not a positive integer or ``values`` is not a finite, non-negative,
+        real 2-D array with at least one column.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    s, market = _row_shares(values)
+    n = s.shape[1]
+    if n <= k:
+        top = np.ones(s.shape[0])
+    else:
+        top = np.clip(np.partition(s, n - k, axis=1)[:, n - k:].sum(axis=1), 0.0, 1.0)
+    return np.where(market, top, np.nan)
 
 
 def lerner(price: ArrayLike, marginal_cost: ArrayLike, weights: ArrayLike | None = None) -> float:

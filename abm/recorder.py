@@ -56,12 +56,60 @@ def ownership_hhi(owned: np.ndarray, fragmented: float) -> float:
     return float(((100.0 * owned / total) ** 2).sum())
 
 
+def market_rows(market: np.ndarray, n_markets: int, provider: np.ndarray,
+                revenue: np.ndarray, tokens: np.ndarray, n_prov: int) -> dict[str, np.ndarray]:
+    """Concentration, tokens and revenue of every market at once (a market is a tier or a
+    serving region), from per-offer arrays (O,).
+
+    Parameters
+    ----------
+    market : int array (O,)
+        Market of each offer, in ``[0, n_markets)``.
+    n_markets, n_prov : numbers of markets and of providers.
+    provider : int array (O,)
+        Provider of each offer, in ``[0, n_prov)``.
+    revenue, tokens : float arrays (O,)
+        $ and M tokens of each offer this month.
+
+    Returns
+    -------
+    dict of (n_markets,) arrays
+        ``offers`` (count), ``tokens`` and ``revenue`` (sums), and ``hhi_revenue`` /
+        ``cr4_revenue`` of the providers' revenue in each market (0 where it sold nothing).
+        Each equals the market-by-market computation on the market's own offers bit for
+        bit: per-provider revenue is one ``bincount`` over (market, provider) cells (the same
+        sequential sums), totals are the pairwise sums of each market's offers in their
+        order (``np.add.reduceat`` would sum sequentially and differ in the last bits).
+    """
+    market = np.asarray(market, dtype=np.int64)
+    by_cell = np.bincount(market * n_prov + provider, weights=revenue,
+                          minlength=n_markets * n_prov).reshape(n_markets, n_prov)
+    offers = np.bincount(market, minlength=n_markets)
+    order = np.argsort(market, kind="stable")
+    starts = np.cumsum(offers) - offers
+    present = offers > 0
+    tok = np.zeros(n_markets)
+    rev = np.zeros(n_markets)
+    tok_sorted, rev_sorted = tokens[order], revenue[order]
+    for i in np.flatnonzero(present):  # pairwise sums, as ``tokens[market == i].sum()``
+        lo, hi = starts[i], starts[i] + offers[i]
+        tok[i], rev[i] = tok_sorted[lo:hi].sum(), rev_sorted[lo:hi].sum()
+    sold = by_cell.sum(axis=1) > 0
+    hhi = np.where(sold, metrics.hhi_rows(by_cell), 0.0)
+    cr4 = np.where(sold, metrics.cr_rows(by_cell, 4), 0.0)
+    return {"offers": offers, "tokens": tok, "revenue": rev, "hhi_revenue": hhi,
+            "cr4_revenue": cr4}
+
+
 class Recorder:
     """Collects one row per month (global), per nation-month, provider-month and market-month."""
 
     def __init__(self, model: ComputeEconomy) -> None:
         self.model = model
         self.rows_global: list[dict] = []
+        # (a DataFrame per month: keeping the month's small column arrays instead, and
+        # building each table once, was faster but raised world_xl's peak RSS by ~250 MB,
+        # thousands of small long-lived arrays pinning the heap)
         self.rows_nations: list[pd.DataFrame] = []
         self.rows_providers: list[pd.DataFrame] = []
         self.rows_markets: list[dict] = []
@@ -85,23 +133,30 @@ class Recorder:
         twin = np.where(ids < n_user_classes, ids - ids % 2, ids)
         twin_price = np.where(np.isfinite(price[twin]), price[twin], fallback)
         eps = demand.elasticity
-        ref = demand.reference_demand
-        lost = np.where(no_offer[cls], ref * (twin_price ** -eps)[cls], 0.0)  # pow per class
-        rationed = np.maximum(res.segment_demand - res.segment_tokens, 0.0)
-        budget = res.segment_unserved_budget
-        at_clearing = res.segment_tokens + rationed + budget + lost
-        gap = np.maximum(res.segment_latent - (at_clearing - lost), 0.0)
+        ref = demand.reference_demand[:n_user]
+        rationed = np.maximum(res.segment_demand[:n_user] - res.segment_tokens[:n_user], 0.0)
+        budget = res.segment_unserved_budget[:n_user]
+        tokens = res.segment_tokens[:n_user]
+        latent = res.segment_latent[:n_user]
+        at_clearing = tokens + rationed + budget
+        if no_offer.any():
+            lost = np.where(no_offer[cls[:n_user]],
+                            ref * (twin_price ** -eps)[cls[:n_user]], 0.0)  # pow per class
+            at_clearing = at_clearing + lost
+            gap = np.maximum(latent - (at_clearing - lost), 0.0)
+            unserved, latent = rationed + lost, latent + lost
+        else:  # (adding zeros would change no bit: skip the passes over every segment)
+            gap = np.maximum(latent - at_clearing, 0.0)
+            unserved = rationed
         user_nat = seg_nat[:n_user]  # user segments come first, startups after
 
-        def by_nation(v, only_users=True):
-            if only_users:
-                return np.bincount(user_nat, weights=v[:n_user], minlength=n_nat)
-            return np.bincount(seg_nat, weights=v, minlength=n_nat)
+        def by_nation(v):
+            return np.bincount(user_nat, weights=v, minlength=n_nat)
 
-        return {"tokens": by_nation(res.segment_tokens, False),
-                "demand": by_nation(at_clearing), "unserved": by_nation(rationed + lost),
+        return {"tokens": np.bincount(seg_nat, weights=res.segment_tokens, minlength=n_nat),
+                "demand": by_nation(at_clearing), "unserved": by_nation(unserved),
                 "priced_out": by_nation(budget), "gap": by_nation(gap),
-                "latent": by_nation(res.segment_latent + lost)}
+                "latent": by_nation(latent)}
 
     # ------------------------------------------------------------------ one month
     def record(self, state, res, supply, demand, offers, layout, outcome, rental, books,
@@ -153,7 +208,9 @@ class Recorder:
             if any_tokens else metrics.TheilDecomposition(0.0, 0.0, 0.0)
 
         # latency each nation's tokens travel and wait
-        lat = geo.latency_ms[demand.class_nation][:, supply.region] + supply.latency_ms[None, :]
+        # (each nation's latency to every offer, then one row per class: a row gather, not a
+        # (classes x offers) fancy index)
+        lat = (geo.latency_ms[:, supply.region] + supply.latency_ms[None, :])[demand.class_nation]
         lat_nat = np.bincount(demand.class_nation,
                               weights=(res.class_offer_tokens * lat).sum(axis=1),
                               minlength=n_nat)
@@ -285,22 +342,16 @@ class Recorder:
             "clearing_rounds": res.rounds,
             "clearing_converged": bool(res.converged),
         }
+        tier_markets = market_rows(tier4, N_TIERS, provider, revenue, q, n_prov)
         for k, name in enumerate(TIER_NAMES):
             row[f"price_{name}"] = float(tier_rev[k] / tier_tok[k]) if tier_tok[k] > 0 else 0.0
             row[f"tokens_{name}"] = float(tier_tok[k])
-            in_tier = tier4 == k
-            row[f"hhi_{name}"] = _hhi(np.bincount(provider[in_tier], weights=revenue[in_tier],
-                                                  minlength=n_prov))
+            row[f"hhi_{name}"] = float(tier_markets["hhi_revenue"][k])
         self.rows_global.append(row)
 
-        for k, name in enumerate(TIER_NAMES):
-            in_tier = tier4 == k
-            self._market_row(month, "tier", name, provider[in_tier], revenue[in_tier],
-                             q[in_tier], n_prov)
-        for r in np.unique(supply.region):
-            here = supply.region == r
-            self._market_row(month, "region", geo.names[r], provider[here], revenue[here],
-                             q[here], n_prov)
+        self._market_rows(month, "tier", list(TIER_NAMES), tier_markets, every=True)
+        regions = market_rows(supply.region, n_nat, provider, revenue, q, n_prov)
+        self._market_rows(month, "region", geo.names, regions)
 
         user_tok = res.segment_tokens[:n_user]
         user_spend = res.segment_spending[:n_user]
@@ -363,15 +414,19 @@ class Recorder:
                                     for p in m.providers],
         }))
 
-    def _market_row(self, month, kind, name, provider, revenue, tokens, n_prov) -> None:
-        rev = np.bincount(provider, weights=revenue, minlength=n_prov)
-        tok = float(tokens.sum())
-        self.rows_markets.append({
-            "month": month, "market_type": kind, "market": name,
-            "hhi_revenue": _hhi(rev), "cr4_revenue": _cr4(rev),
-            "tokens": tok, "revenue": float(revenue.sum()),
-            "price": float(revenue.sum() / tok) if tok > 0 else 0.0,
-        })
+    def _market_rows(self, month, kind, names, markets: dict[str, np.ndarray], *,
+                     every: bool = False) -> None:
+        """One markets row per market with offers, or per market if ``every`` (``markets``
+        from :func:`market_rows`)."""
+        rows = range(len(names)) if every else np.flatnonzero(markets["offers"] > 0)
+        for i in rows:
+            tok, rev = float(markets["tokens"][i]), float(markets["revenue"][i])
+            self.rows_markets.append({
+                "month": month, "market_type": kind, "market": names[i],
+                "hhi_revenue": float(markets["hhi_revenue"][i]),
+                "cr4_revenue": float(markets["cr4_revenue"][i]),
+                "tokens": tok, "revenue": rev, "price": rev / tok if tok > 0 else 0.0,
+            })
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:

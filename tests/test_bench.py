@@ -158,3 +158,22 @@ def test_scaled_month_refuses_bad_arguments():
         scaled_month(supply, demand, 2, jitter=-1.0)
     with pytest.raises(ValueError, match="cross_latency_ms"):
         scaled_month(supply, demand, 2, cross_latency_ms=float("nan"))
+
+
+def test_sobol_row_runs_the_real_design_through_joblib(tmp_path):
+    """The ``--sobol`` row's code path at a tiny size (2 rows, 2 months): no timing asserted."""
+    from abm.bench.model_bench import sobol_case, sobol_design
+
+    names, rows = sobol_design()
+    assert len(rows) == 1280 and "demand.elasticity" in names  # conf/experiment/sobol.yaml
+    out = sobol_case(2, extra=("months=2",))
+    assert out["runs"] == out["finished"] == 2 and out["design"] == 1280
+    assert out["extrapolated"] == pytest.approx(out["wall"] * 640)
+
+
+@pytest.mark.parametrize("n", [0, 1281])
+def test_sobol_row_refuses_a_sample_outside_the_design(n):
+    from abm.bench.model_bench import sobol_case
+
+    with pytest.raises(ValueError, match=r"--sobol: the number of runs must lie in \[1, 1280\]"):
+        sobol_case(n)

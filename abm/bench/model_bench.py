@@ -1,4 +1,5 @@
-"""Whole-model benchmark: ``python -m abm.bench model [--quick] [--world-months N] [--csv F]``.
+"""Whole-model benchmark:
+``python -m abm.bench model [--quick] [--world-months N] [--xl] [--sobol [N]] [--csv F]``.
 
 Rows (median seconds; ratios against a naive baseline measured in the same run):
 
@@ -10,6 +11,13 @@ Rows (median seconds; ratios against a naive baseline measured in the same run):
 * ``world_xl_run`` (``--xl``; slow): the ``world_xl`` preset (200 nations, 100 providers, 420
   income groups: 1e6 segments) for 132 months in a fresh subprocess. Targets <= 120 s and
   <= 3 GB peak RSS.
+* ``sobol_sweep`` (``--sobol [N]``; minutes): the first ``N`` rows (default 32) of the
+  default Sobol design (``conf/experiment/sobol.yaml``: its parameters, ``n``, ``sample_seed``;
+  1,280 runs at default size) run end to end through the ``abm_sobol`` sweeper and the joblib
+  launcher on 2 workers (``python -m abm -m +experiment=sobol hydra/launcher=joblib
+  hydra.launcher.n_jobs=2``) in a temporary directory; the time for the whole design is
+  extrapolated linearly from those ``N`` runs (start-up included, so it errs high). Target:
+  <= 45 minutes.
 * ``population_demand``: one month of user demand for 1e5 segments (reference demand,
   budgets, and the budget-capped volume every segment buys at given class prices), done the
   model's way (NumPy arrays inside one :class:`UserPopulation` per nation) against a
@@ -26,7 +34,9 @@ import csv
 import json
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from statistics import median
 
 import mesa
@@ -40,6 +50,7 @@ COLUMNS = ("case", "size", "median_s", "baseline", "baseline_s", "ratio", "targe
 
 WORLD_TARGET_S, WORLD_XL_TARGET_S, WORLD_XL_RSS_MB = 60.0, 120.0, 3072.0
 SPLIT_TARGET = 0.15
+SOBOL_TARGET_S, SOBOL_JOBS, SOBOL_SAMPLE_RUNS = 45 * 60.0, 2, 32
 
 
 def _world_config(months: int, size: str = "world") -> RunConfig:
@@ -76,6 +87,64 @@ def _world_subprocess(months: int, size: str = "world") -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sobol_design() -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The default Sobol design of ``conf/experiment/sobol.yaml``: its parameter names and
+    every row (1,280 at ``n = 128``), drawn as the ``abm_sobol`` sweeper draws it."""
+    from omegaconf import OmegaConf
+
+    from abm.app import find_conf_dir
+    from analysis.sobol_sweeper import draw_samples
+
+    sweeper = OmegaConf.load(find_conf_dir() / "experiment" / "sobol.yaml").hydra.sweeper
+    return draw_samples(list(sweeper.parameters), int(sweeper.n), int(sweeper.sample_seed),
+                        bool(sweeper.calc_second_order))
+
+
+def sobol_case(n_runs: int, n_jobs: int = SOBOL_JOBS,
+               extra: tuple[str, ...] = ()) -> dict:
+    """Run the first ``n_runs`` rows of the default Sobol design as one Hydra sweep with the
+    joblib launcher on ``n_jobs`` workers, in a temporary directory.
+
+    ``extra`` overrides are appended to the command (a test shortens ``months``; the
+    benchmark passes none). Returns ``wall`` (s, the whole ``python -m abm -m`` command),
+    ``runs`` (rows run), ``finished`` (run directories with a manifest), ``design`` (rows in
+    the full design) and ``extrapolated`` (s for the full design: ``wall * design / runs``).
+
+    Raises
+    ------
+    ValueError
+        If ``n_runs`` is not in ``[1, design size]`` or ``n_jobs`` < 1.
+    RuntimeError
+        If the sweep fails (with its stderr's tail) or a run left no manifest.
+    """
+    from analysis.sobol_sweeper import write_samples
+
+    names, rows = sobol_design()
+    if not 1 <= n_runs <= len(rows):
+        raise ValueError(f"--sobol: the number of runs must lie in [1, {len(rows)}], "
+                         f"got {n_runs}")
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs: must be >= 1, got {n_jobs}")
+    with tempfile.TemporaryDirectory(prefix="abm-sobol-bench-") as tmp:
+        samples = write_samples(Path(tmp) / "samples.csv", names,
+                                [values for _, values in rows[:n_runs]])
+        sweep = Path(tmp) / "sweep"
+        cmd = [sys.executable, "-m", "abm", "-m", "+experiment=sobol",
+               f"hydra.sweeper.samples={samples}", "hydra/launcher=joblib",
+               f"hydra.launcher.n_jobs={n_jobs}", f"hydra.sweep.dir={sweep}", *extra]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"sobol sweep failed ({' '.join(cmd)}): "
+                               f"{proc.stderr[-2000:]}")
+        finished = len(list(sweep.glob("sample_*/manifest.json")))
+    if finished != n_runs:
+        raise RuntimeError(f"sobol sweep: {finished} of {n_runs} runs left a manifest")
+    return {"wall": wall, "runs": n_runs, "finished": finished, "design": len(rows),
+            "extrapolated": wall * len(rows) / n_runs}
 
 
 class _SegmentAgent(mesa.Agent):
@@ -161,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-world", action="store_true")
     parser.add_argument("--xl", action="store_true",
                         help="also run the world_xl preset (1e6 segments; minutes)")
+    parser.add_argument("--sobol", type=int, nargs="?", const=SOBOL_SAMPLE_RUNS, default=None,
+                        metavar="N",
+                        help="also time the first N rows (default %(const)s) of the default "
+                             "Sobol design on 2 joblib workers and extrapolate to all 1,280 "
+                             "(minutes)")
     parser.add_argument("--csv", metavar="FILE")
     args = parser.parse_args(argv)
 
@@ -202,6 +276,16 @@ def main(argv: list[str] | None = None) -> int:
                                       xl["rss_mb"] / WORLD_XL_RSS_MB), ok, full)
                          + f"peak RSS {xl['rss_mb']:.0f} MB; ms/step "
                          + " ".join(f"{k}={v:.0f}" for k, v in xs.items())))
+    if args.sobol is not None:
+        sob = sobol_case(args.sobol)
+        ok = sob["extrapolated"] <= SOBOL_TARGET_S
+        rows.append(("sobol_sweep",
+                     f"{sob['runs']} of {sob['design']} runs", sob["extrapolated"], "",
+                     float("nan"), float("nan"), f"<= {SOBOL_TARGET_S / 60:g} min",
+                     ok, _verdict(sob["extrapolated"] / SOBOL_TARGET_S, ok, True)
+                     + f"EXTRAPOLATED from {sob['runs']} runs ({sob['wall']:.0f} s on "
+                     f"{SOBOL_JOBS} joblib workers) to {sob['design']}: "
+                     f"{sob['extrapolated'] / 60:.1f} min"))
     n_nat = 20 if args.quick else 200
     fast, slow, diff = _population_case(n_nat, 50, 10, repeats=3 if args.quick else 7)
     rows.append(("population_demand", f"{n_nat * 50 * 10:.0e} segments", fast,

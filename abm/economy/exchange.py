@@ -19,6 +19,8 @@ apart, not a markup.
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,14 +139,19 @@ def tier_levels(cfg, state, providers, fleet) -> np.ndarray:
 
 
 def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation: np.ndarray,
-                 nesting: float, demand: DemandBook | None = None
-                 ) -> tuple[SupplyBook, Offers]:
+                 nesting: float, demand: DemandBook | None = None,
+                 timings: dict[str, float] | None = None) -> tuple[SupplyBook, Offers]:
     """The supply book: one offer per served (site, tier) with capacity (see module doc).
 
     Compute is fungible across a site's tiers: each site splits its serving capacity across
     the tiers it serves in proportion to the compute its buyers want from each at the asks
     this month (:func:`abm.market.offer_demand`), so capacity binds at the site, not at an
     arbitrary tier. Without ``demand`` the split is ``fleet.tier_alloc``.
+
+    ``timings``, if given, gets the seconds spent in :func:`abm.market.offer_demand` added to
+    its ``"clearing"`` entry: that call evaluates the clearing core's demand (and builds the
+    choice terms the month's clearing then reuses from its cache), so the model counts it as
+    clearing, not as the agents' time.
     """
     s = cfg.supply
     level = tier_levels(cfg, state, providers, fleet)
@@ -191,7 +198,11 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
 
     supply = book(capacity[site, tier])
     if demand is not None:
-        compute = offer_demand(supply, demand) * g[site, tier]  # H100e-hours wanted
+        t0 = time.perf_counter()
+        at_ask = offer_demand(supply, demand)
+        if timings is not None:
+            timings["clearing"] = timings.get("clearing", 0.0) + time.perf_counter() - t0
+        compute = at_ask * g[site, tier]  # H100e-hours wanted
         wanted = np.bincount(site, weights=compute, minlength=fleet.n_sites)
         n_served = np.bincount(site, minlength=fleet.n_sites)
         share = np.where(wanted[site] > 0, compute / np.where(wanted[site] > 0, wanted[site], 1.0),
@@ -207,6 +218,23 @@ def build_supply(cfg, state, fleet, providers, site_cost: SiteCosts, utilisation
     return supply, offers
 
 
+@functools.lru_cache(maxsize=4)
+def _user_layout(n_nat: int, n_groups: int, n_u: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class, nation and income group of every user segment, in the (N, G, U, 2) order of
+    :func:`abm.agents.user_population.population_segments` (read-only; the same every month,
+    so built once: a million segments at ``world_xl``)."""
+    shape = (n_nat, n_groups, n_u, 2)
+    cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2
+           + np.arange(n_u)[None, None, :, None] * 2 + np.arange(2)[None, None, None, :])
+    cls = np.broadcast_to(cls, shape).ravel()
+    nation = np.repeat(np.arange(n_nat), n_groups * n_u * 2)
+    group = np.tile(np.repeat(np.arange(n_groups), n_u * 2), n_nat)
+    for arr in (cls, nation, group):
+        arr.flags.writeable = False
+    return cls, nation, group
+
+
 def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase,
                  open_quality: float) -> tuple[DemandBook, DemandLayout]:
     """The demand book of every nation's users and every startup (see module doc)."""
@@ -220,9 +248,7 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
                                            state.budget_share, carve)  # (N, G, U, 2)
     g = ref.shape[1]
     n_user_classes = n_nat * n_u * 2
-    cls = (np.arange(n_nat)[:, None, None, None] * n_u * 2
-           + np.arange(n_u)[None, None, :, None] * 2 + np.arange(2)[None, None, None, :])
-    cls = np.broadcast_to(cls, ref.shape).ravel()
+    cls, user_nation, user_group = _user_layout(n_nat, g, n_u)
     s_ref = np.array([users[s.nation].total_need(need_per_usecase)[s.usecase]
                       * (1 - nations[s.nation].localisation_share)
                       * carve[s.nation, s.usecase] / present[s.nation, s.usecase]
@@ -238,9 +264,8 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
                             np.full(n_s, cfg.startups.router_sensitivity)])
     localised = np.concatenate([np.tile([False, True], n_nat * n_u), np.zeros(n_s, bool)])
     only = np.concatenate([np.zeros(n_user_classes, bool), s_only])
-    segment_nation = np.concatenate([np.repeat(np.arange(n_nat), g * n_u * 2), s_nat])
-    segment_group = np.concatenate([np.tile(np.repeat(np.arange(g), n_u * 2), n_nat),
-                                    np.full(n_s, -1)])
+    segment_nation = np.concatenate([user_nation, s_nat])
+    segment_group = np.concatenate([user_group, np.full(n_s, -1)])
     n_cls = nat_of_class.size
     demand = DemandBook(
         segment_class=np.concatenate([cls, n_user_classes + np.arange(n_s)]),

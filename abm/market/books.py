@@ -307,6 +307,86 @@ def _segmented_cumsum(values: FloatArray, first: IntArray) -> FloatArray:
     return out
 
 
+def _class_blocks(counts: IntArray) -> list[tuple[int, IntArray | slice]]:
+    """The positions of a class-major book's segments, one (classes x size) matrix per class
+    size: ``[(size, pos), ...]``; ``pos`` indexes a flat array so that ``a[pos]`` reshaped
+    to ``(-1, size)`` has one class's segments per row (a slice when the classes of that size
+    are one run, else an index matrix).
+
+    ``counts`` (C,) is the number of segments in each class; empty classes are left out.
+    A demand book's user classes all have one segment per income group and its startup
+    classes one each, so there are one or two blocks.
+    """
+    start = np.cumsum(counts) - counts
+    blocks: list[tuple[int, IntArray | slice]] = []
+    for size in np.unique(counts):
+        if size == 0:
+            continue
+        which = np.flatnonzero(counts == size)
+        lo = int(start[which[0]])
+        if which[-1] - which[0] + 1 == which.size:  # one run of classes
+            pos: IntArray | slice = slice(lo, lo + which.size * int(size))
+        else:
+            pos = (start[which][:, None] + np.arange(size)[None, :]).ravel()
+        blocks.append((int(size), pos))
+    return blocks
+
+
+def _class_order(segment_class: IntArray, key: FloatArray, counts: IntArray,
+                 blocks: list | None = None) -> IntArray:
+    """``np.lexsort((key, segment_class))``: segments class-major, by ``key`` within a class,
+    ties in original order; ``counts`` (C,) is the number of segments in each class and
+    ``blocks`` its :func:`_class_blocks` (computed when omitted).
+
+    The same permutation as the lexsort, found faster: one stable integer sort groups the
+    segments by class, then the classes of each size are sorted together as the rows of one
+    (classes x size) matrix, so the float comparisons run on rows of a few dozen segments
+    instead of over the whole book; a row already in order (a user class's income groups
+    usually are: budgets per unit of need rise with income) is left as it is, which is what
+    a stable sort does to it.
+    """
+    n_cls = counts.size
+    small = segment_class.astype(np.int16) if n_cls <= np.iinfo(np.int16).max else \
+        segment_class
+    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+    for size, pos in _class_blocks(counts) if blocks is None else blocks:
+        if size <= 1:
+            continue
+        members = order[pos].reshape(-1, size)
+        keys = key[members]
+        unsorted = np.flatnonzero((keys[:, 1:] < keys[:, :-1]).any(axis=1))
+        if unsorted.size == 0:
+            continue
+        within = np.argsort(keys[unsorted], axis=1, kind="stable")
+        members[unsorted] = np.take_along_axis(members[unsorted], within, axis=1)
+        order[pos] = members.ravel()
+    return order
+
+
+def _class_cumsum(values: FloatArray, blocks: list, *, reverse: bool = False) -> FloatArray:
+    """:func:`_segmented_cumsum` of a class-major array over its classes, bit for bit: the
+    same Hillis-Steele passes, run on each block of :func:`_class_blocks` as rows (no
+    run-boundary masks). ``reverse``: sums from each class's last segment back (``i..end``).
+    """
+    out = values.copy()
+    for size, pos in blocks:
+        if size <= 1:
+            continue
+        rows = values[pos].reshape(-1, size)
+        # One column per class (segment position along axis 0), so every pass adds
+        # contiguous blocks; each pass reads one buffer and writes the other.
+        cols = np.ascontiguousarray((rows[:, ::-1] if reverse else rows).T)
+        spare = np.empty_like(cols)
+        step = 1
+        while step < size:
+            spare[:step] = cols[:step]
+            np.add(cols[step:], cols[:-step], out=spare[step:])
+            cols, spare = spare, cols
+            step *= 2
+        out[pos] = (cols.T[:, ::-1] if reverse else cols.T).ravel()
+    return out
+
+
 def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
                   n_cls: int) -> tuple:
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -318,21 +398,18 @@ def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
     lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
     hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
     log_ratio = np.clip(log_ratio, lo - 1.0, hi + 1.0)
-    order = np.lexsort((log_ratio, segment_class))
     counts = np.bincount(segment_class, minlength=n_cls)
+    blocks = _class_blocks(counts)
+    order = _class_order(segment_class, log_ratio, counts, blocks)
     end = np.cumsum(counts)
     start = end - counts
     # Searchsorted key: class-major, then log ratio (offset so that it is >= 0).
     span = hi - lo + 3.0
     sorted_key = segment_class[order] * span + (log_ratio[order] - (lo - 1.0))
-    first = start[segment_class[order]]
-    budget_sorted = np.where(np.isinf(budget[order]), 0.0, budget[order])
-    budget_upto = _segmented_cumsum(budget_sorted, first)  # start..i inclusive
-    # Sums from the end: the same scan over the reversed order, whose runs start at each
-    # class's last segment.
-    n = budget_sorted.shape[0]
-    first_rev = (n - 1 - (end - 1)[segment_class[order]])[::-1]
-    ref_from = _segmented_cumsum(ref[order][::-1], first_rev)[::-1]  # i..end-1
+    sorted_budget = budget[order]
+    budget_sorted = np.where(np.isinf(sorted_budget), 0.0, sorted_budget)
+    budget_upto = _class_cumsum(budget_sorted, blocks)  # start..i inclusive
+    ref_from = _class_cumsum(ref[order], blocks, reverse=True)  # i..end-1
     return (sorted_key, budget_upto, ref_from, start, end, span, lo, hi)
 
 
