@@ -387,8 +387,9 @@ def _class_cumsum(values: FloatArray, blocks: list, *, reverse: bool = False) ->
     return out
 
 
-def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
-                  n_cls: int) -> tuple:
+def _capped_log_ratio(ref: FloatArray, budget: FloatArray) -> tuple[FloatArray, float, float]:
+    """Each segment's ``log(budget / reference demand)``, the price-index level at which its
+    budget starts to bind, with the bounds ``lo``/``hi`` that thresholds are clipped to."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(budget) - np.log(ref)
     # Never capped: no demand, or no budget cap (+inf); always capped: a zero budget (-inf).
@@ -397,7 +398,12 @@ def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
     # Thresholds are clipped to [lo, hi], strictly inside the never/always-capped markers.
     lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
     hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
-    log_ratio = np.clip(log_ratio, lo - 1.0, hi + 1.0)
+    return np.clip(log_ratio, lo - 1.0, hi + 1.0), lo, hi
+
+
+def _budget_index(segment_class: IntArray, ref: FloatArray, budget: FloatArray,
+                  n_cls: int) -> tuple:
+    log_ratio, lo, hi = _capped_log_ratio(ref, budget)
     counts = np.bincount(segment_class, minlength=n_cls)
     blocks = _class_blocks(counts)
     order = _class_order(segment_class, log_ratio, counts, blocks)

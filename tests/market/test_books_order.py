@@ -67,15 +67,10 @@ def test_order_accepts_any_integer_class_dtype(dtype):
 
 def _reference_index(cls, ref, budget, n_cls):
     """The budget index as it was built before issue 12 (lexsort, masked scans)."""
-    from abm.market.books import _segmented_cumsum
+    from abm.market.books import _capped_log_ratio, _segmented_cumsum
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(budget) - np.log(ref)
-    log_ratio = np.where((ref == 0) | np.isnan(log_ratio), np.inf, log_ratio)
-    finite = np.isfinite(log_ratio)
-    lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
-    hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
-    log_ratio = np.clip(log_ratio, lo - 1.0, hi + 1.0)
+    # The thresholds are prepared as before; what changed is the sort and the scans.
+    log_ratio, lo, hi = _capped_log_ratio(ref, budget)
     order = np.lexsort((log_ratio, cls))
     counts = np.bincount(cls, minlength=n_cls)
     end = np.cumsum(counts)
