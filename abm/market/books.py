@@ -290,23 +290,6 @@ class DemandBook:
 # it is exact to a few ulps of itself at any magnitude.
 
 
-def _segmented_cumsum(values: FloatArray, first: IntArray) -> FloatArray:
-    """Inclusive running sums of ``values`` restarted at each run's first position.
-
-    ``first[i]`` is the position at which the run holding ``i`` starts (runs contiguous).
-    A Hillis-Steele scan: ``log2(longest run)`` vectorised passes, no loop over runs.
-    """
-    out = values.copy()
-    pos = np.arange(values.shape[0])
-    longest = int((pos - first).max()) + 1 if values.size else 0
-    step = 1
-    while step < longest:
-        inside = pos[step:] - step >= first[step:]
-        out[step:] = out[step:] + np.where(inside, out[:-step], 0.0)
-        step *= 2
-    return out
-
-
 def _class_blocks(counts: IntArray) -> list[tuple[int, IntArray | slice]]:
     """The positions of a class-major book's segments, one (classes x size) matrix per class
     size: ``[(size, pos), ...]``; ``pos`` indexes a flat array so that ``a[pos]`` reshaped
@@ -364,9 +347,11 @@ def _class_order(segment_class: IntArray, key: FloatArray, counts: IntArray,
 
 
 def _class_cumsum(values: FloatArray, blocks: list, *, reverse: bool = False) -> FloatArray:
-    """:func:`_segmented_cumsum` of a class-major array over its classes, bit for bit: the
-    same Hillis-Steele passes, run on each block of :func:`_class_blocks` as rows (no
-    run-boundary masks). ``reverse``: sums from each class's last segment back (``i..end``).
+    """Inclusive running sums of a class-major array within each class: Hillis-Steele passes
+    (``log2(largest class)`` vectorised passes, no loop over classes), run on each block of
+    :func:`_class_blocks` as rows, so no run-boundary masks (the same bits as the masked scan
+    over the flat array it replaced, tested). ``reverse``: sums from each class's last
+    segment back (``i..end``).
     """
     out = values.copy()
     for size, pos in blocks:
