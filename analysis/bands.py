@@ -222,17 +222,6 @@ class Band:
 
 
 # --------------------------------------------------------------------------- experiment
-def _scenario_values(scenario: str) -> dict[str, Any]:
-    """The ``group.name`` parameter values a scenario's YAML sets."""
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_container(OmegaConf.load(ex.conf_dir() / "scenario" /
-                                                f"{scenario}.yaml"))
-    assert isinstance(cfg, dict)
-    return {f"{g}.{k}": v for g, d in cfg.items() if isinstance(d, dict) and g != "scenario"
-            for k, v in d.items()}
-
-
 def prepare(options: Options, k: int, posterior: Posterior
             ) -> tuple[Experiment, pd.DataFrame, Band]:
     """The ``scenario_draws`` experiment: the scenarios and seeds that ``options`` give the
@@ -255,7 +244,7 @@ def prepare(options: Options, k: int, posterior: Posterior
     integer = list(Problem.from_parameters(params).integer)
     plan, rows, fixed = [], [], {}
     for scenario in grid.scenarios:
-        own = _scenario_values(scenario)
+        own = ex.scenario_values(scenario)
         kept = {p: own[p] for p in params if p in own}
         for p, v in kept.items():
             if isinstance(v, bool) or not isinstance(v, int | float):

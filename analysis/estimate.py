@@ -297,18 +297,6 @@ def read_posterior(path: str | Path | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- stage 4
-def scenario_keys(scenario: str) -> set[str]:
-    """The ``group.name`` parameters a scenario's YAML sets (they keep the scenario's values
-    when posterior draws are run under it)."""
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_container(OmegaConf.load(ex.conf_dir() / "scenario" /
-                                                f"{scenario}.yaml"))
-    assert isinstance(cfg, dict)
-    return {f"{g}.{k}" for g, v in cfg.items() if isinstance(v, dict) and g != "scenario"
-            for k in v}
-
-
 def prepare_posterior(options: Options, settings: dict[str, Any], draws: pd.DataFrame,
                       point: dict[str, float], scenario: str = "baseline"
                       ) -> tuple[ex.Experiment, pd.DataFrame]:
@@ -319,7 +307,7 @@ def prepare_posterior(options: Options, settings: dict[str, Any], draws: pd.Data
     if len(draws) < n_draws:
         raise ExperimentError(f"the posterior has {len(draws)} draws; {n_draws} are asked for")
     params = [c for c in draws.columns if c != "draw"]
-    fixed = scenario_keys(scenario)
+    fixed = set(ex.scenario_values(scenario))
     free = [p for p in params if p not in fixed]
     problem = Problem.from_parameters(free) if free else None
     plan, rows = [], []

@@ -88,6 +88,17 @@ def conf_dir() -> Path:
     return Path(CONF_DIR)
 
 
+def scenario_values(scenario: str) -> dict[str, Any]:
+    """The ``group.name`` parameter values ``conf/scenario/<scenario>.yaml`` sets (a run of
+    posterior draws under that scenario keeps them)."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(OmegaConf.load(conf_dir() / "scenario" / f"{scenario}.yaml"))
+    assert isinstance(cfg, dict)
+    return {f"{g}.{k}": v for g, d in cfg.items() if isinstance(d, dict) and g != "scenario"
+            for k, v in d.items()}
+
+
 def experiment_file(name: str) -> Path:
     path = conf_dir() / "experiment" / f"{name}.yaml"
     if not path.is_file():
