@@ -177,3 +177,15 @@ def test_sobol_row_refuses_a_sample_outside_the_design(n):
 
     with pytest.raises(ValueError, match=r"--sobol: the number of runs must lie in \[1, 1280\]"):
         sobol_case(n)
+
+
+def test_model_help_lists_the_model_benchmark_options(capsys):
+    """`python -m abm.bench model --help` reaches the model benchmark's own parser."""
+    from abm.bench.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["model", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--quick", "--skip-world", "--xl", "--sobol", "--csv", "--world-months"):
+        assert option in out, option

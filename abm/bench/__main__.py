@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from abm.threads import ThreadSettingError, pin_environment
@@ -27,8 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     market.add_argument("--quick", action="store_true",
                         help="small sizes and few repeats (a smoke run of a few seconds)")
     market.add_argument("--csv", metavar="FILE", help="also write the table rows to FILE")
-    sub.add_parser("model", help="whole-model benchmark (abm.bench.model_bench); extra "
-                                 "arguments are passed on to it")
+    # add_help=False: `model --help` reaches model_bench's own parser, which lists its options
+    sub.add_parser("model", add_help=False,
+                   help="whole-model benchmark (abm.bench.model_bench); its options "
+                        "(`python -m abm.bench model --help`) are passed on to it")
     args, extra = parser.parse_known_args(argv)
 
     if args.command == "market":
@@ -38,15 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         run(quick=args.quick, csv_path=args.csv)
         return 0
 
-    try:
-        model_bench = importlib.import_module("abm.bench.model_bench")
-    except ModuleNotFoundError as exc:
-        if exc.name != "abm.bench.model_bench":
-            raise
-        print("python -m abm.bench model: the model benchmark is not available "
-              "(abm/bench/model_bench.py does not exist yet); only "
-              "`python -m abm.bench market` can run.", file=sys.stderr)
-        return 2
+    from abm.bench import model_bench
+
     result = model_bench.main(extra)
     return int(result or 0)
 

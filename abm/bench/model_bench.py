@@ -226,8 +226,10 @@ def _timeit(fn) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m abm.bench model")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
-    parser.add_argument("--world-months", type=int, default=132)
-    parser.add_argument("--skip-world", action="store_true")
+    parser.add_argument("--world-months", type=int, default=132,
+                        help="months of the world preset run (default 132: the target's)")
+    parser.add_argument("--skip-world", action="store_true",
+                        help="leave out the world (and world_xl) preset runs")
     parser.add_argument("--xl", action="store_true",
                         help="also run the world_xl preset (1e6 segments; minutes)")
     parser.add_argument("--sobol", type=int, nargs="?", const=SOBOL_SAMPLE_RUNS, default=None,
