@@ -118,21 +118,35 @@ def read_posterior(path: str | Path | None = None) -> Posterior:
         raise ExperimentError(f"posterior file {path}: expected at least one draw and one "
                               "parameter column (group.name) besides 'draw'")
     try:
-        Problem.from_parameters(params)
+        problem = Problem.from_parameters(params)
     except ValueError as exc:
         raise ExperimentError(f"posterior file {path}: {exc}") from None
     for col in df.columns:
-        values = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            raise ExperimentError(f"posterior file {path}: column {col!r} holds "
+                                  f"{df[col].dtype} values; expected numbers")
+        values = df[col].to_numpy(float)
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise ExperimentError(f"posterior file {path}: column {col!r}, row {row}: "
                                   f"{df[col].iloc[row]!r} is not a finite number")
+    # A posterior draw lies in its prior's support: the plausible range of parameters.csv.
+    for col, (lo, hi) in zip(problem.names, problem.bounds, strict=True):
+        values = df[col].to_numpy(float)
+        outside = (values < lo) | (values > hi)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise ExperimentError(f"posterior file {path}: column {col!r}, row {row}: "
+                                  f"{float(values[row])!r} lies outside its plausible range "
+                                  f"[{lo:g}, {hi:g}] in parameters.csv (the prior's support)")
     draw = df["draw"].to_numpy(float)
-    if np.any(draw != np.round(draw)) or df["draw"].duplicated().any():
+    if np.any(draw != np.round(draw)) or np.any(np.abs(draw) > 2.0 ** 53) \
+            or df["draw"].duplicated().any():
         raise ExperimentError(f"posterior file {path}: the 'draw' column must hold distinct "
-                              "whole numbers")
-    df = df.astype({"draw": "int64"}).sort_values("draw", kind="stable")
+                              "whole numbers of magnitude at most 2**53")
+    df = df.astype({"draw": "int64", **{c: float for c in params}})
+    df = df.sort_values("draw", kind="stable")
     return Posterior(path, hashlib.sha256(data).hexdigest(), df.reset_index(drop=True))
 
 

@@ -65,9 +65,20 @@ def _bad_files(tmp_path):
     pd.DataFrame({"draw": [0], "demand.no_such_thing": [1.0]}).to_parquet(unknown)
     nan = tmp_path / "nan.parquet"
     pd.DataFrame({"draw": [0, 1], PARAMS[0]: [3.0, np.nan]}).to_parquet(nan)
+    outside = tmp_path / "outside.parquet"  # open_source.lag_months: plausible 3-22
+    pd.DataFrame({"draw": [0, 1], PARAMS[0]: [3.0, 40.0]}).to_parquet(outside)
+    huge = tmp_path / "huge.parquet"  # ids beyond int64 would all cast to one id
+    pd.DataFrame({"draw": [1e20, 2e20], PARAMS[0]: [3.0, 4.0]}).to_parquet(huge)
+    text = tmp_path / "text.parquet"
+    pd.DataFrame({"draw": [0, 1], PARAMS[0]: ["3", "4"]}).to_parquet(text)
+    flags = tmp_path / "flags.parquet"
+    pd.DataFrame({"draw": [0, 1], PARAMS[0]: [True, False]}).to_parquet(flags)
     return [(tmp_path / "missing.parquet", "does not exist"),
             (corrupt, "not a readable Parquet file"), (no_draw, "no 'draw' column"),
-            (unknown, "not a parameter"), (nan, "row 1")]
+            (unknown, "not a parameter"), (nan, "row 1"),
+            (outside, r"row 1: 40.0 lies outside its plausible range \[3, 22\]"),
+            (huge, "magnitude at most 2"), (text, "holds (object|str) values"),
+            (flags, "holds bool values")]
 
 
 def test_a_missing_or_damaged_posterior_file_is_named(tmp_path):
