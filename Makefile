@@ -45,8 +45,8 @@ FIGURES_ARGS ?=
 figures: setup
 	$(PY) -m analysis.figures $(FIGURES_ARGS)
 
-# The same figures from a quick small build (about three minutes; bands over 3 posterior
-# draws x 2 seeds), into outputs/figures-small/
+# The same figures from a quick small build (about 3.5 minutes on a loaded 2-core machine;
+# bands over 3 posterior draws x 2 seeds), into outputs/figures-small/
 figures-small: setup
 	$(PY) -m analysis.figures --size small --months 24 --seeds 2 --draws 3 --sobol-n 8 \
 		--out outputs/figures-small $(FIGURES_ARGS)

@@ -146,7 +146,7 @@ def test_readme_blocks_run_as_printed(checkout):
     assert len(_complete_runs(out / "multirun" / "demo")) == 4
     assert len(_complete_runs(out / "multirun" / "demo-joblib")) == 4  # its own directory
     assert (out / "multirun" / "demo" / "summary.parquet").is_file()
-    assert (checkout / "demo.parquet").is_file()
+    assert (checkout / "outputs" / "demo.parquet").is_file()
 
 
 def _venv_ready_for(extras: str) -> bool:
