@@ -245,7 +245,9 @@ def _row_shares(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     Each row is scaled by its own power of two and divided by its own total, exactly as
     :func:`_shares` treats it alone; rows with a zero total are left zero.
     """
-    x = real_array(values, "values")
+    # C order: each row's sums then run over contiguous memory in the same order as hhi's and
+    # cr's on that row alone (a Fortran-order array changed the last bits).
+    x = np.ascontiguousarray(real_array(values, "values"))
     if x.ndim != 2:
         raise ValueError(f"values must be two-dimensional (markets x firms), got shape "
                          f"{x.shape}")

@@ -26,6 +26,9 @@ def test_hhi_rows_and_cr_rows_equal_the_row_by_row_indices(seed):
         np.testing.assert_array_equal(metrics.hhi_rows(x), want_h)
         np.testing.assert_array_equal(metrics.cr_rows(x, 4), want_c)
         np.testing.assert_array_equal(metrics.cr_rows(x, 2), [metrics.cr(r, 2) for r in x])
+        fortran = np.asfortranarray(x)  # a transposed or column-major matrix: the same bits
+        np.testing.assert_array_equal(metrics.hhi_rows(fortran), want_h)
+        np.testing.assert_array_equal(metrics.cr_rows(fortran, 4), want_c)
 
 
 def test_rows_reproduce_published_vectors_and_extremes():
