@@ -301,10 +301,20 @@ def warm_start(last_ratio: np.ndarray | None, offers: Offers,
     Raises
     ------
     ValueError
-        If ``last_ratio`` does not have one row per site of ``offers`` and 4 tiers.
+        If ``last_ratio`` does not have one row per site of ``offers`` and 4 tiers, an offer's
+        site or tier index is negative (or the tier >= 4), or ``ask`` is not one price per
+        offer.
     """
     if last_ratio is None:
         return None
+    if np.shape(ask) != offers.site.shape:
+        raise ValueError(f"ask: expected one price per offer, shape {offers.site.shape}, got "
+                         f"{np.shape(ask)}")
+    if offers.site.min(initial=0) < 0 or offers.tier.min(initial=0) < 0 \
+            or offers.tier.max(initial=0) >= N_TIERS:
+        raise ValueError(f"offers: site indices must be >= 0 and tiers in [0, {N_TIERS}), got "
+                         f"sites {offers.site.min()}..{offers.site.max()}, tiers "
+                         f"{offers.tier.min()}..{offers.tier.max()}")
     if last_ratio.ndim != 2 or last_ratio.shape[0] <= offers.site.max(initial=-1) \
             or last_ratio.shape[1] != N_TIERS:
         raise ValueError(f"last_ratio: expected shape (n_sites, {N_TIERS}) covering site "

@@ -38,6 +38,17 @@ def test_warm_start_refuses_a_grid_of_the_wrong_shape():
         warm_start(np.ones((4, 3)), offers, np.ones(2))
 
 
+def test_warm_start_refuses_negative_indices_and_a_misshapen_ask():
+    """A negative site or tier would silently read another offer's ratio (numpy wraps it)."""
+    grid = np.ones((4, 4))
+    for site, tier in (([-1, 1], [0, 1]), ([0, 1], [0, -1]), ([0, 1], [0, 4])):
+        with pytest.raises(ValueError, match="offers: site indices"):
+            warm_start(grid, _offers(site, tier), np.ones(2))
+    for ask in (np.ones(3), np.ones((2, 1)), np.ones((2, 4))):
+        with pytest.raises(ValueError, match="ask: expected one price per offer"):
+            warm_start(grid, _offers([0, 1], [0, 1]), ask)
+
+
 def test_real_month_cleared_cold_and_warm_reaches_the_same_equilibrium():
     """The saved world month (2,465 classes x 503 nested offers) cleared from the asks and
     from a next-month warm start (last clearing's price/ask ratio on asks 3% lower, a few
