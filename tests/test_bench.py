@@ -189,3 +189,16 @@ def test_model_help_lists_the_model_benchmark_options(capsys):
     out = capsys.readouterr().out
     for option in ("--quick", "--skip-world", "--xl", "--sobol", "--csv", "--world-months"):
         assert option in out, option
+
+
+@pytest.mark.parametrize("n", ["0", "-1", "1281"])
+def test_model_bench_refuses_a_bad_sobol_sample_before_any_run(n, capsys, monkeypatch):
+    from abm.bench import model_bench
+
+    monkeypatch.setattr(model_bench, "_timed_run",
+                        lambda *a, **k: pytest.fail("a benchmark ran before the refusal"))
+    with pytest.raises(SystemExit) as exc:
+        model_bench.main(["--sobol", n])
+    assert exc.value.code == 2
+    assert "--sobol: the number of runs must lie in [1, 1280]" in capsys.readouterr().err
+

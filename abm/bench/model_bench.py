@@ -239,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(minutes)")
     parser.add_argument("--csv", metavar="FILE")
     args = parser.parse_args(argv)
+    if args.sobol is not None:  # refused now, not after minutes of the other rows
+        design = len(sobol_design()[1])
+        if not 1 <= args.sobol <= design:
+            parser.error(f"--sobol: the number of runs must lie in [1, {design}], got "
+                         f"{args.sobol}")
 
     rows = []
     cfg = validate(RunConfig())
