@@ -881,6 +881,10 @@ def build(options: Options, out: str | Path = DEFAULT_OUT,
     needed = {f.experiment for f in wanted}
     inputs = Inputs()
     k = bd.default_draws() if draws is None else bd.check_draws(draws)
+    if k == 0 and posterior is not None:
+        raise ExperimentError(f"--posterior {posterior}: with --draws 0 the figures use no "
+                              "posterior (seeds at the defaults); give --draws K > 0 or drop "
+                              "--posterior")
     if "scenarios" in needed:
         exp, plan, band = bd.plan_for(options, k, posterior)  # checks all before any run
         inputs.scenarios, inputs.plan, inputs.band = exp, plan, band

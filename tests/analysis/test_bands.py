@@ -99,7 +99,9 @@ def test_bad_draws_or_posterior_stop_the_build_before_any_run(tmp_path, monkeypa
     cases = [(["--draws", "-1"], "--draws must be >= 0"),
              (["--draws", "1001"], "--draws must be between 0 and 1000"),
              (["--draws", "2", "--posterior", str(tmp_path / "missing.parquet")],
-              "missing.parquet does not exist")]
+              "missing.parquet does not exist"),
+             (["--draws", "0", "--posterior", str(tmp_path / "any.parquet")],
+              "with --draws 0 the figures use no posterior")]
     for args, message in cases:
         assert figures.main([*common, *args]) == 2
         assert message in capsys.readouterr().err
