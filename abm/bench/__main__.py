@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from abm.threads import ThreadSettingError, pin_environment
@@ -39,8 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         run(quick=args.quick, csv_path=args.csv)
         return 0
 
-    from abm.bench import model_bench
-
+    try:
+        model_bench = importlib.import_module("abm.bench.model_bench")
+    except ModuleNotFoundError as exc:
+        if exc.name != "abm.bench.model_bench":
+            raise
+        print("python -m abm.bench model: the model benchmark is not available "
+              "(abm/bench/model_bench.py does not exist yet); only "
+              "`python -m abm.bench market` can run.", file=sys.stderr)
+        return 2
     result = model_bench.main(extra)
     return int(result or 0)
 
