@@ -289,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m abm.validate", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
-    parser.add_argument("--size", default="default", help="small | default | world")
+    parser.add_argument("--size", default="default",
+                        help="small | default | world | world_xl (default: default)")
     parser.add_argument("--months", type=int, default=132,
                         help="months from January 2025 (default 132, through 2035)")
-    parser.add_argument("--out", default="outputs/validation", help="output directory")
+    parser.add_argument("--out", default="outputs/validation",
+                        help="output directory (default outputs/validation)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="parallel runs (default: one per core, at most one per seed)")
     args = parser.parse_args(argv)

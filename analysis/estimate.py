@@ -598,7 +598,8 @@ def study_parser(command: str, description: str, preset_help: str,
     """
     p = argparse.ArgumentParser(prog=f"python -m {command}", description=description)
     p.add_argument("--preset", choices=PRESETS, default="small", help=preset_help)
-    p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic")
+    p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic",
+                   help="Hydra launcher of the sweeps (default basic)")
     p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
     p.add_argument("--hydra-arg", action="append", default=[],
                    help="extra Hydra override for the sweeps (repeatable)")

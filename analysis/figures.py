@@ -936,19 +936,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Run (or reuse) the experiments and write every paper figure as PNG and "
                     "PDF plus figures.json. Defaults are the full experiments (default size, "
                     "132 months, 10 seeds, Sobol n=128): heavy; see README.")
-    p.add_argument("--size", choices=("small", "default", "world"), default="default")
+    p.add_argument("--size", choices=("small", "default", "world"), default="default",
+                   help="model size of every run (default: default)")
     p.add_argument("--months", type=int, default=None, help="months per run (default 132)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per scenario (default 10)")
     p.add_argument("--scenarios", default=None,
                    help="comma-separated subset of scenarios (default: all ten)")
     p.add_argument("--sobol-n", type=int, default=None,
                    help="Sobol base samples (runs = n * (k + 2)); default from sobol.yaml")
-    p.add_argument("--launcher", choices=("basic", "joblib", "ray"), default="basic")
+    p.add_argument("--launcher", choices=("basic", "joblib", "ray"), default="basic",
+                   help="Hydra launcher of the sweeps (default basic)")
     p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
     p.add_argument("--hydra-arg", action="append", default=[],
                    help="extra Hydra override for the sweeps (repeatable), e.g. "
                         "hydra.launcher.ray.init.address=auto")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
+    p.add_argument("--out", default=str(DEFAULT_OUT),
+                   help="output directory (default outputs/figures)")
     p.add_argument("--cache", default=None, help="experiment cache (default outputs/cache "
                    "or $ABM_CACHE_DIR)")
     p.add_argument("--only", default=None, help="comma-separated figure ids, e.g. 1,2,9")
