@@ -575,6 +575,7 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
     vol = d.class_volume[d.rows]
     inv_q = 1.0 / np.where(q > 0, q, 1.0)
     own = ((alpha / rho) * vol) @ sh * inv_q
+    sh64 = sh
     if single and vol.max(initial=0.0) < 1e30 and inv_q.max(initial=0.0) < 1e30:
         f32 = np.float32
         sh = sh.astype(f32)
@@ -586,8 +587,13 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
     v = (sh * (alpha - eps_eff)[:, None]).T  # (B, A)
     capped_rows = np.flatnonzero(capped > 0)
     if capped_rows.size and d.mean_paid is not None:
-        v = np.array(v, order="F")  # (B, A), columns of classes, a fresh array
-        v[:, capped_rows] += _capped_correction(d, terms, idx, capped_rows).T.astype(v.dtype)
+        if 2 * capped_rows.size >= capped.size:  # most classes: every row, none gathered
+            vt = v.T  # (A, B) C-ordered, a fresh array
+            vt += _capped_correction(d, terms, idx, None, sh64).astype(v.dtype, copy=False)
+        else:
+            v = np.array(v, order="F")  # (B, A), columns of classes, a fresh array
+            v[:, capped_rows] += _capped_correction(d, terms, idx,
+                                                    capped_rows).T.astype(v.dtype)
     if d.nest_share is None:
         return _JacobianParts(idx, u, v, own, None, None, _few(terms, idx))
     nest_b = terms.nest_of[idx]
@@ -612,29 +618,38 @@ def _few(terms: ChoiceTerms, idx: np.ndarray) -> tuple | None:
 
 
 def _capped_correction(d: _Demand, terms: ChoiceTerms, idx: np.ndarray,
-                       rows: np.ndarray) -> FloatArray:
+                       rows: np.ndarray | None, sh: FloatArray | None = None) -> FloatArray:
     """``V``'s exact budget-cap term minus the unit-elastic one, (R, B), for the active
-    classes ``rows`` (positions among the active classes) that have budget-capped volume.
+    classes ``rows`` (positions among the active classes) that have budget-capped volume,
+    or for every active class when ``rows`` is None (zero for those with none capped);
+    ``sh``, the shares of the offers ``idx`` (A, B), may then be given.
 
     ``-f [s_co ((alpha - 1) + (1 - alpha / rho) pi_co / m_c) + alpha (1 / rho - 1)
     s_{o|g,c} M_gc / m_c]`` (see :func:`_jacobian_parts`), zero when every offer the class
     buys costs it the same; float64.
     """
-    f = d.capped_fraction[d.rows[rows]]
-    alpha = terms.alpha[rows, 0]
-    rho = terms.rho[rows, 0]
-    m = d.mean_paid[rows]
+    if rows is None:  # every active class: no gathers
+        f = d.capped_fraction[d.rows]
+        alpha, rho, m, shares = terms.alpha[:, 0], terms.rho[:, 0], d.mean_paid, d.shares
+        tariff, nest_share = terms.tariff_factor, d.nest_share
+    else:
+        f = d.capped_fraction[d.rows[rows]]
+        alpha, rho, m, shares = terms.alpha[rows, 0], terms.rho[rows, 0], d.mean_paid[rows], \
+            d.shares[rows]
+        tariff = terms.tariff_factor[rows]
+        nest_share = None if d.nest_share is None else d.nest_share[rows]
+        sh = None
     inv_m = 1.0 / np.where(m > 0, m, 1.0)
-    shares = d.shares[rows]
-    paid = d.price[None, :] * (terms.tariff_factor[rows] if terms.kernel.tariffed else 1.0)
-    sh = np.take(shares, idx, axis=1)  # (R, B)
+    paid = d.price[None, :] * (tariff if terms.kernel.tariffed else 1.0)
+    if sh is None:
+        sh = np.take(shares, idx, axis=1)  # (R, B)
     with np.errstate(over="ignore", invalid="ignore"):
         ratio = np.take(paid, idx, axis=1) * inv_m[:, None] if paid.ndim == 2 else (
             d.price[idx][None, :] * inv_m[:, None])
         corr = sh * ((alpha - 1.0)[:, None] + (1.0 - alpha / rho)[:, None] * ratio)
         if d.nest_share is not None:
             nest_b = terms.nest_of[idx]
-            ns = np.take(d.nest_share[rows], nest_b, axis=1)
+            ns = np.take(nest_share, nest_b, axis=1)
             within = np.minimum(np.divide(sh, ns, out=np.zeros_like(sh), where=ns > 0), 1.0)
             spent = _nest_sums(shares * paid, terms) * inv_m[:, None]  # (R, G); by offer
             corr += (alpha * (1.0 / rho - 1.0))[:, None] * within * np.take(spent, nest_b,
@@ -1122,12 +1137,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     live = d.class_volume >= _VOLUME_FLOOR
     full = rows.size == n_cls
     flows = np.where(live, d.class_volume, 0.0)[rows, None] * d.shares
-    # ldexp by 0 changes nothing: the usual case (demand and capacity in one binade)
-    exact_ratio = not ration_e.any()
-    if exact_ratio:
-        flows *= ration_m[None, :]
-    else:
-        flows = np.ldexp(flows * ration_m[None, :], ration_e[None, :])
+    flows = _scaled(flows, ration_m[None, :], ration_e[None, :])
     # The offer's sales may still exceed its capacity by rounding (the demand the ration
     # divides by is a separate matrix product): scale such offers down to capacity, so
     # tokens sold <= capacity holds whether or not the prices converged.
@@ -1162,15 +1172,16 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     # The share of each class's demand that is served, per offer, scaled by 2**-top (top:
     # the largest ration exponent among the offers the class buys from) so a class
     # served only by deeply rationed offers keeps its digits; scaled back per segment.
-    if exact_ratio:  # every exponent 0: top is 0 and ldexp changes nothing
-        top = np.zeros(rows.size, dtype=np.int64)
-        served = d.shares * ration_m[None, :]
-    else:
+    if ration_e.any():
         bought = d.shares > 0
         top = np.where(bought, ration_e[None, :], np.iinfo(np.int32).min).max(
             axis=1, initial=np.iinfo(np.int32).min)
         top = np.where(bought.any(axis=1), top, 0)
-        served = np.ldexp(d.shares * ration_m[None, :], ration_e[None, :] - top[:, None])
+        served_e = ration_e[None, :] - top[:, None]
+    else:  # every exponent 0 (the usual case): so is every class's largest
+        top = np.zeros(rows.size, dtype=np.int64)
+        served_e = ration_e[None, :]
+    served = _scaled(d.shares, ration_m[None, :], served_e)
     served_scaled = np.zeros(n_cls)
     served_exp = np.zeros(n_cls, dtype=np.int64)
     served_scaled[rows] = np.where(live[rows] & ~starved, served.sum(axis=1), 0.0)
@@ -1213,6 +1224,14 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         class_effective_price=np.exp(d.log_price_index), class_shares=shares,
         tariff_revenue=tariff_revenue, excess_demand=excess,
         demand_at_ask=at_ask.offer_demand, rounds=rounds, converged=converged)
+
+
+def _scaled(x: FloatArray, m: FloatArray, e: np.ndarray) -> FloatArray:
+    """``np.ldexp(x * m, e)`` (broadcast), without the ``ldexp`` pass when every exponent
+    is 0 (demand and capacity in one binade: the usual case), where it changes nothing."""
+    if e.any():
+        return np.ldexp(x * m, e)
+    return x * m
 
 
 def _ration(cap: FloatArray, demand: FloatArray,
