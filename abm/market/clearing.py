@@ -390,12 +390,14 @@ class _Kernel:
         # classes that may buy few offers (localised: their home offers only), whose part
         # of an assembled Jacobian is summed over their pairs of offers (_assemble)
         n_offers = terms.allowed.shape[1]
-        self.few = np.flatnonzero(terms.allowed.sum(axis=1) * _FEW_OFFERS <= n_offers)
+        allowed = terms.allowed.sum(axis=1)
+        self.few = np.flatnonzero(allowed * _FEW_OFFERS <= n_offers)
+        self.few_pair_count = int((allowed[self.few].astype(np.int64) ** 2).sum())
 
     @cached_property
     def few_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every (class, offer a, offer b) with both offers allowed to the class, over the
-        classes ``few`` (class as its position in ``few``), and whether a and b share a
+        classes ``few`` (positions among the active classes), and whether a and b share a
         nest: the only entries of those classes' part of the Jacobian."""
         cls, offer = np.nonzero(self.terms.allowed[self.few])  # sorted by class
         n = np.bincount(cls, minlength=self.few.size)
@@ -406,7 +408,7 @@ class _Kernel:
         second = start[cls[first]] + within
         a, b = offer[first], offer[second]
         nest = self.terms.nest_of
-        return cls[first], a, b, nest[a] == nest[b]
+        return self.few[cls[first]], a, b, nest[a] == nest[b]
 
     def expu(self, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``exp(V / rho - top)`` (A, O) in nest order, and ``top``: (A, G) per nest for the
@@ -610,9 +612,18 @@ def _jacobian_parts(d: _Demand, terms: ChoiceTerms, idx: np.ndarray, *,
 
 def _few(terms: ChoiceTerms, idx: np.ndarray) -> tuple | None:
     """The classes that buy few offers, their pairs of offers, ``idx`` and the number of
-    offers, for :func:`_assemble`; None when there are none."""
+    offers, for :func:`_assemble`; None when there are none, or when summing over their
+    pairs would not save time: the dense product spends ``2 B^2`` flops on each such class,
+    the pairs about :data:`_PAIR_FLOPS` each (a dozen NumPy passes over them), and the
+    split gathers the other classes' rows of ``U``, ``V``, ``W`` (:data:`_GATHER_FLOPS`
+    per entry). Measured on the saved world month (822 of 2,087 classes, 479 binding
+    offers): 12.5 ms a product whole, 9.9 ms split; at the default size (60 of ~300
+    classes) the split would cost more than it saves and is not taken."""
     kernel = terms.kernel
-    if not kernel.few.size:
+    n_classes, n = terms.allowed.shape[0], idx.size
+    saved = 2.0 * kernel.few.size * n * n
+    if not kernel.few.size or saved <= (_PAIR_FLOPS * kernel.few_pair_count
+                                        + _GATHER_FLOPS * 3 * n_classes * n):
         return None
     return kernel.few, kernel.few_pairs, idx, terms.allowed.shape[1]
 
@@ -802,8 +813,7 @@ def _assemble(u: FloatArray, v: FloatArray, wn: FloatArray | None, groups,
         # rows of the (A, B) arrays behind U and V (U and V are their transposes)
         u_many, v_many = u.T[many].T, v.T[many].T
         jac = _assemble(u_many, v_many, None if wn is None else wn[many], groups)
-        _add_pairs(jac, u.T[few], v.T[few], None if wn is None else wn[few], pairs, idx,
-                   n_offers)
+        _add_pairs(jac, u.T, v.T, wn, pairs, idx, n_offers)
         return jac
     jac = u @ v.T
     if wn is not None:
@@ -822,8 +832,9 @@ def _assemble(u: FloatArray, v: FloatArray, wn: FloatArray | None, groups,
 def _add_pairs(jac: FloatArray, ut: FloatArray, vt: FloatArray, wn: FloatArray | None,
                pairs, idx: np.ndarray, n_offers: int) -> None:
     """Add the part ``U_F (V_F^T + W_F on same-nest pairs)`` of the classes ``F`` that buy
-    few offers, whose rows ``ut``, ``vt``, ``wn`` (F, B) are zero outside those offers:
-    summed over their ``pairs`` (:attr:`_Kernel.few_pairs`) of binding offers ``idx``."""
+    few offers (rows of ``ut = U^T``, ``vt = V^T``, ``wn``: (A, B), zero outside those
+    offers), summed over their ``pairs`` (:attr:`_Kernel.few_pairs`) of binding offers
+    ``idx``."""
     cls, a, b, same = pairs
     pos = np.full(n_offers, -1)
     pos[idx] = np.arange(idx.size)
@@ -931,6 +942,9 @@ def _bounded(step: FloatArray) -> FloatArray:
 _DENSE_NEWTON_MAX = 150
 #: Classes that may buy at most 1 / this of the offers are assembled as sparse products.
 _FEW_OFFERS = 8
+#: Cost of one offer pair of such a class, and of gathering one entry, in BLAS flops.
+_PAIR_FLOPS = 3000.0
+_GATHER_FLOPS = 60.0
 #: A chord step (last round's Jacobian) is kept when it cuts the merit to this share.
 _CHORD_RATE = 0.01
 _MAX_STEP = 1.0
@@ -968,7 +982,7 @@ _FAR_LOG_GAP = 30.0
 #: memory-bound and tens of products).
 _DENSE_ASSEMBLY_MAX = 1200
 #: From this many binding offers the assembled Jacobian's products run in float32.
-_SINGLE_PRECISION_MIN = 200
+_SINGLE_PRECISION_MIN = 150
 _F32_MAX = 1e37
 
 
@@ -1052,7 +1066,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     start, d = _lift_start(log_price, ask, rows, active, demand, cap)
     at_ask = None
     if warm_start is not None or start is not log_price:
-        at_ask = _demand_at(ask, rows, active, demand)
+        at_ask = _remembered_demand(ask, rows, active, demand)
     log_price = np.minimum(start, log_ceiling)
     rounds = 0
     converged = False
@@ -1277,7 +1291,35 @@ def offer_demand(supply: SupplyBook, demand: DemandBook,
         price = _as_float("price", price, supply.n_offers, positive=True)
     terms = _cached_choice_terms(supply, demand)
     rows, active = _active_terms(terms, demand)
-    return _demand_at(np.asarray(price, dtype=float), rows, active, demand).offer_demand
+    return _remembered_demand(np.asarray(price, dtype=float), rows, active, demand,
+                              remember=True).offer_demand.copy()  # the caller's own
+
+
+#: The demand book's segment arrays that :func:`_demand_at` reads (besides the choice terms).
+_SEGMENT_KEYS = ("segment_class", "reference_demand", "budget")
+
+
+def _remembered_demand(price: FloatArray, rows: np.ndarray, terms: ChoiceTerms,
+                       demand: DemandBook, remember: bool = False) -> _Demand:
+    """:func:`_demand_at`, served from the last evaluation remembered on ``terms`` when
+    the prices and the demand's segments are equal to it (compared by value).
+
+    The sellers' split of capacity (:func:`offer_demand` at the asks) and the month's
+    :func:`clear` (demand at the asks) evaluate the same demand on the same choice terms;
+    the first remembers it (``remember``), the second reuses it, once. Any change in the
+    prices, segments or choice terms (an offer without capacity bars itself: new terms)
+    evaluates afresh.
+    """
+    key = [price] + [getattr(demand, k) for k in _SEGMENT_KEYS]
+    last = terms.__dict__.pop("_remembered", None)
+    if last is not None and last[0] is demand and all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(key, last[1],
+                                                                        strict=True)):
+        return last[2]
+    d = _demand_at(price, rows, terms, demand)
+    if remember:
+        terms.__dict__["_remembered"] = (demand, [np.array(a, copy=True) for a in key], d)
+    return d
 
 
 # --------------------------------------------------------------------------- step demand

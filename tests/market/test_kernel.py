@@ -267,9 +267,13 @@ def test_a_tight_book_takes_chord_rounds(monkeypatch):
     assert (res.offer_tokens <= supply.capacity * (1 + 1e-12)).all()
 
 
-def _localised_parts(seed: int, single: bool):
+def _localised_parts(seed: int, single: bool, monkeypatch=None):
     """A nested book with localised classes (few offers each) and budget-capped volume, its
-    demand at random prices and the Jacobian parts over the offers that sell."""
+    demand at random prices and the Jacobian parts over the offers that sell (with
+    ``monkeypatch``, the localised classes' pairs are used however small the book)."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(clearing, "_PAIR_FLOPS", 0.0)
+        monkeypatch.setattr(clearing, "_GATHER_FLOPS", 0.0)
     rng = np.random.default_rng(seed)
     supply, demand = random_market(rng, n_segments=400, n_offers=60, n_classes=40,
                                    n_regions=12, n_nations=12,
@@ -285,10 +289,10 @@ def _localised_parts(seed: int, single: bool):
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("single", [False, True])
-def test_localised_classes_are_assembled_from_their_offer_pairs(seed, single):
+def test_localised_classes_are_assembled_from_their_offer_pairs(seed, single, monkeypatch):
     """The classes that may buy few offers (localised: their nation's) enter the assembled
     Jacobian through their pairs of offers, not the dense product: the same matrix."""
-    *_, parts = _localised_parts(seed, single)
+    *_, parts = _localised_parts(seed, single, monkeypatch)
     assert parts.few is not None and parts.few[0].size > 0  # the split is exercised
     groups = clearing._nest_groups(parts.nest_b)
     split = clearing._assemble(parts.u, parts.v, parts.wn, groups, parts.few)
@@ -301,8 +305,7 @@ def test_localised_classes_are_assembled_from_their_offer_pairs(seed, single):
     only_few = clearing._assemble(parts.u[:, few], parts.v[:, few],
                                   None if parts.wn is None else parts.wn[few], groups)
     zero = np.zeros_like(only_few)
-    clearing._add_pairs(zero, parts.u.T[few], parts.v.T[few],
-                        None if parts.wn is None else parts.wn[few], *parts.few[1:])
+    clearing._add_pairs(zero, parts.u.T, parts.v.T, parts.wn, *parts.few[1:])
     assert_allclose(zero, only_few, rtol=rtol, atol=rtol * np.abs(only_few).max())
 
 
@@ -331,6 +334,13 @@ def test_the_budget_correction_of_every_class_equals_that_of_the_capped_ones(see
     assert (every[rest] == 0).all()
 
 
+def test_the_pairs_are_used_only_where_they_save_time():
+    """At this small size the dense product is cheaper than the pairs (no split); with
+    free pairs and gathers it splits."""
+    *_, parts = _localised_parts(0, True)
+    assert parts.few is None
+
+
 def test_scaling_without_ldexp_is_bit_for_bit_ldexp():
     """``_scaled`` skips ``ldexp`` only when every exponent is 0, and is then bit for bit
     ``ldexp(x * m, e)``; with exponents it is ``ldexp`` itself (subnormals included)."""
@@ -342,3 +352,43 @@ def test_scaling_without_ldexp_is_bit_for_bit_ldexp():
     assert np.array_equal(clearing._scaled(x, m, zero), np.ldexp(x * m, zero))
     e = rng.integers(-60, 1, (1, 20))
     assert np.array_equal(clearing._scaled(x, m, e), np.ldexp(x * m, e))
+
+
+def test_clear_reuses_the_sellers_demand_at_the_asks_only_when_it_is_the_same(monkeypatch):
+    """``offer_demand`` at the asks then ``clear`` on the same books evaluate demand at the
+    asks once; a change to the segments in between (or a second clear) evaluates afresh,
+    and the results are those of a clearing without the reuse."""
+    rng = np.random.default_rng(8)
+    supply, demand = random_market(rng, n_segments=300, n_offers=30, n_classes=20,
+                                   tightness=2.0, nesting=(0.2, 0.5))
+    warm = supply.ask * 1.1
+    clearing._terms_cache.clear()
+    fresh = clearing.clear(supply, demand, warm_start=warm)
+    calls = []
+    original = clearing._demand_at
+
+    def spy(price, *args):
+        calls.append(np.array(price))
+        return original(price, *args)
+
+    monkeypatch.setattr(clearing, "_demand_at", spy)
+    clearing._terms_cache.clear()
+    sellers = clearing.offer_demand(supply, demand)
+    reused = clearing.clear(supply, demand, warm_start=warm)
+    at_ask = [p for p in calls if np.array_equal(p, supply.ask)]
+    assert len(at_ask) == 1  # the sellers' evaluation served the clearing
+    assert_allclose(sellers, reused.demand_at_ask, rtol=0, atol=0)
+    assert sellers is not reused.demand_at_ask
+    for f in fields(fresh):
+        a, b = getattr(fresh, f.name), getattr(reused, f.name)
+        assert np.array_equal(a, b), f.name
+    # the memory is used once: a second clear, or changed segments, evaluate afresh
+    calls.clear()
+    clearing.clear(supply, demand, warm_start=warm)
+    assert sum(np.array_equal(p, supply.ask) for p in calls) == 1
+    calls.clear()
+    clearing.offer_demand(supply, demand)
+    changed = replace(demand, reference_demand=demand.reference_demand * 1.5)
+    moved = clearing.clear(supply, changed, warm_start=warm)
+    assert sum(np.array_equal(p, supply.ask) for p in calls) == 2
+    assert not np.array_equal(moved.demand_at_ask, reused.demand_at_ask)
