@@ -265,3 +265,130 @@ def test_a_tight_book_takes_chord_rounds(monkeypatch):
     assert res.converged
     assert len(solves) < res.rounds  # some rounds were chord steps
     assert (res.offer_tokens <= supply.capacity * (1 + 1e-12)).all()
+
+
+def _localised_parts(seed: int, single: bool, monkeypatch=None):
+    """A nested book with localised classes (few offers each) and budget-capped volume, its
+    demand at random prices and the Jacobian parts over the offers that sell (with
+    ``monkeypatch``, the localised classes' pairs are used however small the book)."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(clearing, "_PAIR_FLOPS", 0.0)
+        monkeypatch.setattr(clearing, "_GATHER_FLOPS", 0.0)
+    rng = np.random.default_rng(seed)
+    supply, demand = random_market(rng, n_segments=400, n_offers=60, n_classes=40,
+                                   n_regions=12, n_nations=12,
+                                   localised_share=0.5, budget_share_capped=0.6,
+                                   nesting=(0.3, 0.7), home_bias=(0.0, 1.0))
+    terms = choice_terms(supply, demand)
+    rows, active = _active_terms(terms, demand)
+    price = supply.ask * rng.uniform(1.0, 2.0, supply.n_offers)
+    d = _demand_at(price, rows, active, demand)
+    idx = np.flatnonzero(d.offer_demand > 0)
+    return d, active, idx, clearing._jacobian_parts(d, active, idx, single=single)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("single", [False, True])
+def test_localised_classes_are_assembled_from_their_offer_pairs(seed, single, monkeypatch):
+    """The classes that may buy few offers (localised: their nation's) enter the assembled
+    Jacobian through their pairs of offers, not the dense product: the same matrix."""
+    *_, parts = _localised_parts(seed, single, monkeypatch)
+    assert parts.few is not None and parts.few[0].size > 0  # the split is exercised
+    groups = clearing._nest_groups(parts.nest_b)
+    split = clearing._assemble(parts.u, parts.v, parts.wn, groups, parts.few)
+    whole = clearing._assemble(parts.u, parts.v, parts.wn, groups)
+    scale = np.abs(whole).max()
+    rtol = 1e-5 if single else 1e-12
+    assert_allclose(split, whole, rtol=rtol, atol=rtol * scale)
+    # and the pairs are the only non-zero entries of those classes' part
+    few = parts.few[0]
+    only_few = clearing._assemble(parts.u[:, few], parts.v[:, few],
+                                  None if parts.wn is None else parts.wn[few], groups)
+    zero = np.zeros_like(only_few)
+    clearing._add_pairs(zero, parts.u.T, parts.v.T, parts.wn, *parts.few[1:])
+    assert_allclose(zero, only_few, rtol=rtol, atol=rtol * np.abs(only_few).max())
+
+
+def test_the_single_precision_jacobian_is_factorised_in_float32():
+    """The float32 products give a float32 Jacobian (its diagonal added in float64 first),
+    whose LU step matches the float64 Newton step to the float32 tolerance."""
+    d, active, idx, parts = _localised_parts(1, True)
+    groups = clearing._nest_groups(parts.nest_b)
+    jac = clearing._dense_jacobian(parts, groups)
+    assert jac.dtype == np.float32
+    exact = clearing._jacobian_parts(d, active, idx).dense()
+    assert_allclose(jac, exact, rtol=1e-4, atol=1e-5 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_budget_correction_of_every_class_equals_that_of_the_capped_ones(seed):
+    """The budget-cap term of ``V`` computed for every class (zero where nothing is
+    capped) equals the one computed for the capped classes alone, row for row."""
+    d, active, idx, _ = _localised_parts(seed, False)
+    capped = np.flatnonzero(d.capped_fraction[d.rows] > 0)
+    assert 0 < capped.size < d.rows.size
+    every = clearing._capped_correction(d, active, idx, None)
+    some = clearing._capped_correction(d, active, idx, capped)
+    assert_allclose(every[capped], some, rtol=1e-13, atol=0)
+    rest = np.setdiff1d(np.arange(d.rows.size), capped)
+    assert (every[rest] == 0).all()
+
+
+def test_the_pairs_are_used_only_where_they_save_time():
+    """At this small size the dense product is cheaper than the pairs (no split); with
+    free pairs and gathers it splits."""
+    *_, parts = _localised_parts(0, True)
+    assert parts.few is None
+
+
+def test_scaling_without_ldexp_is_bit_for_bit_ldexp():
+    """``_scaled`` skips ``ldexp`` only when every exponent is 0, and is then bit for bit
+    ``ldexp(x * m, e)``; with exponents it is ``ldexp`` itself (subnormals included)."""
+    rng = np.random.default_rng(3)
+    x = np.exp(rng.uniform(-700, 700, (30, 20)))
+    x[0, :5] = 1e-310  # subnormal
+    m = rng.uniform(0.5, 2.0, (1, 20))
+    zero = np.zeros((1, 20), dtype=np.int64)
+    assert np.array_equal(clearing._scaled(x, m, zero), np.ldexp(x * m, zero))
+    e = rng.integers(-60, 1, (1, 20))
+    assert np.array_equal(clearing._scaled(x, m, e), np.ldexp(x * m, e))
+
+
+def test_clear_reuses_the_sellers_demand_at_the_asks_only_when_it_is_the_same(monkeypatch):
+    """``offer_demand`` at the asks then ``clear`` on the same books evaluate demand at the
+    asks once; a change to the segments in between (or a second clear) evaluates afresh,
+    and the results are those of a clearing without the reuse."""
+    rng = np.random.default_rng(8)
+    supply, demand = random_market(rng, n_segments=300, n_offers=30, n_classes=20,
+                                   tightness=2.0, nesting=(0.2, 0.5))
+    warm = supply.ask * 1.1
+    clearing._terms_cache.clear()
+    fresh = clearing.clear(supply, demand, warm_start=warm)
+    calls = []
+    original = clearing._demand_at
+
+    def spy(price, *args):
+        calls.append(np.array(price))
+        return original(price, *args)
+
+    monkeypatch.setattr(clearing, "_demand_at", spy)
+    clearing._terms_cache.clear()
+    sellers = clearing.offer_demand(supply, demand)
+    reused = clearing.clear(supply, demand, warm_start=warm)
+    at_ask = [p for p in calls if np.array_equal(p, supply.ask)]
+    assert len(at_ask) == 1  # the sellers' evaluation served the clearing
+    assert_allclose(sellers, reused.demand_at_ask, rtol=0, atol=0)
+    assert sellers is not reused.demand_at_ask
+    for f in fields(fresh):
+        a, b = getattr(fresh, f.name), getattr(reused, f.name)
+        assert np.array_equal(a, b), f.name
+    # the memory is used once: a second clear, or changed segments, evaluate afresh
+    calls.clear()
+    clearing.clear(supply, demand, warm_start=warm)
+    assert sum(np.array_equal(p, supply.ask) for p in calls) == 1
+    calls.clear()
+    clearing.offer_demand(supply, demand)
+    changed = replace(demand, reference_demand=demand.reference_demand * 1.5)
+    moved = clearing.clear(supply, changed, warm_start=warm)
+    assert sum(np.array_equal(p, supply.ask) for p in calls) == 2
+    assert not np.array_equal(moved.demand_at_ask, reused.demand_at_ask)
