@@ -295,7 +295,8 @@ class ComputeEconomy(mesa.Model):
         entry.restructure(self)
         entry.neoclouds(self, state)
         self._time_passes()
-        self._timings["agents"] += (t1 - t0) + (t3 - t2) - in_supply["clearing"]
+        t5 = time.perf_counter()
+        self._timings["agents"] += (t1 - t0) + (t3 - t2) + (t5 - t4) - in_supply["clearing"]
         self._timings["clearing"] += (t2 - t1) + in_supply["clearing"]
         self._timings["metrics"] += t4 - t3
         self.month += 1
@@ -342,8 +343,9 @@ class ComputeEconomy(mesa.Model):
 
         ``clearing`` is the clearing core's work: :func:`abm.market.clear` and the demand at
         the asks that splits each site's capacity across tiers (it builds the choice terms
-        the clearing reuses); ``agents`` is every other stage before the recorder (the
-        books, settlement, accounts, entry, capital); ``metrics`` is the recorder and the
-        invariant checks.
+        the clearing reuses); ``agents`` is every other stage (the books, settlement,
+        accounts, entry, capital, and after the recorder restructuring, neocloud entry and
+        exit and the month's ageing); ``metrics`` is the recorder and the invariant checks.
+        The three add up to the whole of every step.
         """
         return dict(self._timings)
