@@ -280,7 +280,7 @@ class ComputeEconomy(mesa.Model):
         self.market_revenue.append(float(result.offer_revenue.sum()))
         d = cfg.demand
         self.demand_adjustment.update(result.class_effective_price,
-                                      result.class_offer_tokens.sum(axis=1),
+                                      outcome.class_tokens,
                                       self.geo.n * self.uc.n * 2, d.elasticity,
                                       d.long_run_elasticity, d.adjustment_speed)
         books = accounts.settle_providers(self, state, outcome, cost, rental)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from abm import metrics
 from abm.agents.hyperscaler import N_TIERS, OPEN, TIER_NAMES
-from abm.economy import costs, paths
+from abm.economy import costs, flows, paths
 
 if TYPE_CHECKING:
     from abm.model import ComputeEconomy
@@ -273,14 +273,16 @@ class Recorder:
             if any_tokens else metrics.TheilDecomposition(0.0, 0.0, 0.0)
 
         # latency each nation's tokens travel and wait
-        # (each nation's latency to every offer, then one row per class: a row gather, not a
-        # (classes x offers) fancy index)
-        lat = (geo.latency_ms[:, supply.region] + supply.latency_ms[None, :])[demand.class_nation]
+        # (each nation's latency to every offer, weighted into each class's flows a block of
+        # classes at a time: :func:`abm.economy.flows.class_weighted`)
+        lat = geo.latency_ms[:, supply.region] + supply.latency_ms[None, :]  # (N, O)
         lat_nat = np.bincount(demand.class_nation,
-                              weights=(res.class_offer_tokens * lat).sum(axis=1),
+                              weights=flows.class_weighted(res.class_offer_tokens,
+                                                           demand.class_nation, lat),
                               minlength=n_nat)
-        tok_cls_nat = np.bincount(demand.class_nation,
-                                  weights=res.class_offer_tokens.sum(axis=1), minlength=n_nat)
+        cls_tok = outcome.class_tokens if outcome.class_tokens is not None \
+            else res.class_offer_tokens.sum(axis=1)
+        tok_cls_nat = np.bincount(demand.class_nation, weights=cls_tok, minlength=n_nat)
 
         # energy: modelled fleets, outside owners, conventional data centres
         ai_site = books["energy_twh"]

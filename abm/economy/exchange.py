@@ -27,7 +27,7 @@ import numpy as np
 
 from abm.agents.hyperscaler import N_TIERS, OPEN
 from abm.agents.user_population import population_segments
-from abm.economy import costs, frontier
+from abm.economy import costs, flows, frontier
 from abm.market import ClearingResult, DemandBook, SupplyBook, offer_demand
 from abm.market.pricing import nash_bertrand_price
 
@@ -80,7 +80,8 @@ class MarketOutcome:
     ``demand_at_ask`` (M tokens/month the offer's buyers would take at its ask);
     per site (S,): ``busy_h100e``, ``demand_h100e`` (at the asks), ``utilisation``
     (busy over serving H100e); per provider (P,): ``revenue``; per nation (N,):
-    ``dependence`` (share of its tokens served abroad).
+    ``dependence`` (share of its tokens served abroad); per demand class (C,):
+    ``class_tokens`` (M tokens/month bought).
     """
 
     tokens: np.ndarray
@@ -93,6 +94,7 @@ class MarketOutcome:
     utilisation: np.ndarray
     provider_revenue: np.ndarray
     dependence: np.ndarray
+    class_tokens: np.ndarray | None = None
 
 
 def silicon_discount(cfg, state, providers, fleet) -> np.ndarray:
@@ -367,9 +369,8 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
                             fleet.markup)
     provider_revenue = np.bincount(fleet.provider, weights=revenue.sum(axis=1),
                                    minlength=n_providers)
-    foreign = demand.region_nation[supply.region][None, :] != demand.class_nation[:, None]
-    cls_tokens = result.class_offer_tokens.sum(axis=1)
-    cls_foreign = (result.class_offer_tokens * foreign).sum(axis=1)
+    cls_tokens, cls_foreign = flows.class_tokens(result.class_offer_tokens, demand.class_nation,
+                                                 demand.region_nation[supply.region])
     nat_tokens = np.bincount(demand.class_nation, weights=cls_tokens, minlength=n_nations)
     nat_foreign = np.bincount(demand.class_nation, weights=cls_foreign, minlength=n_nations)
     dependence = np.divide(nat_foreign, nat_tokens, out=np.zeros(n_nations),
@@ -377,4 +378,4 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
     return MarketOutcome(tokens=tokens, revenue=revenue, price=price, premium=premium,
                          demand_at_ask=demand_at_ask, busy_h100e=busy, demand_h100e=wanted,
                          utilisation=utilisation, provider_revenue=provider_revenue,
-                         dependence=dependence)
+                         dependence=dependence, class_tokens=cls_tokens)
