@@ -75,8 +75,12 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
     for p in model.providers:
         if not np.isfinite(p.cash):
             fail(f"{p.name}.cash finite", p.cash)
-    for n in model.nations:
+    # every nation's stocks checked at once; the first that fails is named, as before
+    headroom = np.array([n.grid_headroom_mw for n in model.nations], dtype=float)
+    share = np.array([n.localisation_share for n in model.nations], dtype=float)
+    bad = (headroom < -1e-9) | ~((share >= 0.0) & (share <= 1.0))
+    if bad.any():
+        n = model.nations[int(np.argmax(bad))]
         if n.grid_headroom_mw < -1e-9:
             fail(f"{n.name}.grid_headroom_mw >= 0", n.grid_headroom_mw)
-        if not 0.0 <= n.localisation_share <= 1.0:
-            fail(f"{n.name}.localisation_share in [0, 1]", n.localisation_share)
+        fail(f"{n.name}.localisation_share in [0, 1]", n.localisation_share)

@@ -251,7 +251,9 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
     g = ref.shape[1]
     n_user_classes = n_nat * n_u * 2
     cls, user_nation, user_group = _user_layout(n_nat, g, n_u)
-    s_ref = np.array([users[s.nation].total_need(need_per_usecase)[s.usecase]
+    # each nation's total need once, not once per startup (the same values)
+    need = {n: users[n].total_need(need_per_usecase) for n in {s.nation for s in startups}}
+    s_ref = np.array([need[s.nation][s.usecase]
                       * (1 - nations[s.nation].localisation_share)
                       * carve[s.nation, s.usecase] / present[s.nation, s.usecase]
                       for s in startups], dtype=float)

@@ -130,3 +130,24 @@ def test_every_token_of_need_is_in_the_demand_book_whoever_buys_it(localisation)
                                     model.nations, startups, need, model.open_quality)
     total = sum(up.total_need(need).sum() for up in model.users)
     assert book.reference_demand.sum() == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("attr, value, message", [
+    ("grid_headroom_mw", -5.0, r"month \d+: India\.grid_headroom_mw >= 0 violated \(value -5\.0\)"),
+    ("localisation_share", 1.5, r"India\.localisation_share in \[0, 1\] violated \(value 1\.5\)"),
+    ("localisation_share", float("nan"), r"India\.localisation_share in \[0, 1\] violated"),
+    ("localisation_share", -0.1, r"India\.localisation_share in \[0, 1\]"),
+])
+def test_check_step_names_the_first_nation_out_of_bounds(attr, value, message):
+    """The nations' stocks are checked as arrays; the error still names the first nation
+    that fails, with its value (and a sound nation after it is not blamed)."""
+    model = ComputeEconomy(small_config(months=1))
+    model.step()
+    supply, demand = model.last_books
+    check_step(model, model.last_result, supply, demand)  # sound
+    india = next(n for n in model.nations if n.name == "India")
+    setattr(india, attr, value)
+    if attr == "localisation_share":  # a later nation breaks the other bound: not named
+        model.nations[-1].grid_headroom_mw = -1.0 if model.nations[-1] is not india else 0.0
+    with pytest.raises(InvariantViolation, match=message):
+        check_step(model, model.last_result, supply, demand)
