@@ -17,6 +17,7 @@ import numpy as np
 
 from abm.agents import Hyperscaler, Startup
 from abm.agents.hyperscaler import N_TIERS
+from abm.economy import segment_sums
 from abm.economy.fleet import Fleet
 
 
@@ -27,9 +28,16 @@ def startups(model, result, layout) -> None:
     spend = result.segment_spending
     tokens = result.segment_tokens
     n_cls = len(layout.class_usecase)
-    user_cls = model.demand_book.segment_class[:n_user]
-    cls_tok = np.bincount(user_cls, weights=tokens[:n_user], minlength=n_cls)
-    cls_spend = np.bincount(user_cls, weights=spend[:n_user], minlength=n_cls)
+    if layout.user_shape is not None:  # np.bincount's bits, faster (segment_sums)
+        tail = np.zeros(n_cls - layout.user_shape[0] * layout.user_shape[2])
+        cls_tok = np.concatenate([segment_sums.by_class(tokens[:n_user], layout.user_shape),
+                                  tail])
+        cls_spend = np.concatenate([segment_sums.by_class(spend[:n_user], layout.user_shape),
+                                    tail])
+    else:
+        user_cls = model.demand_book.segment_class[:n_user]
+        cls_tok = np.bincount(user_cls, weights=tokens[:n_user], minlength=n_cls)
+        cls_spend = np.bincount(user_cls, weights=spend[:n_user], minlength=n_cls)
     price = np.divide(cls_spend, cls_tok, out=np.zeros_like(cls_spend), where=cls_tok > 0)
     n_u = model.uc.n
     for j, s in enumerate(layout.startups):

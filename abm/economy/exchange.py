@@ -70,6 +70,8 @@ class DemandLayout:
     class_usecase: np.ndarray  # (C,)
     n_user_segments: int
     startups: list
+    #: the user segments' (nations, income groups, use-cases x 2) block layout
+    user_shape: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,7 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
         nesting=np.full(n_cls, d.nesting), home_bias=np.full(n_cls, d.home_bias))
     layout = DemandLayout(segment_nation=segment_nation, segment_group=segment_group,
                           class_usecase=uc_of_class, n_user_segments=ref.size,
-                          startups=list(startups))
+                          startups=list(startups), user_shape=(n_nat, g, n_u * 2))
     return demand, layout
 
 

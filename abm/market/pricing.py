@@ -47,7 +47,10 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     total = weight.sum(axis=0)
     # sum_c weight (alpha (1 - S) + eps S) = alpha . weight + (eps - alpha) . (weight S):
     # S_f,c broadcast to the offers into one buffer, then weighted in place
-    weighted_share = np.take(by_firm, group_of, axis=1)  # (C, O)
+    if grouped is shares:  # offers already grouped by provider: each firm's column repeated
+        weighted_share = np.repeat(by_firm, np.diff(np.r_[starts, sorted_p.size]), axis=1)
+    else:
+        weighted_share = np.take(by_firm, group_of, axis=1)  # (C, O)
     np.multiply(weight, weighted_share, out=weighted_share)
     weighted = alpha @ weight + (eps - alpha) @ weighted_share
     with np.errstate(invalid="ignore", divide="ignore"):
