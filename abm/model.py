@@ -229,8 +229,9 @@ class ComputeEconomy(mesa.Model):
     # ------------------------------------------------------------------ the month
     def _begin_month(self) -> technology.MonthState:
         cfg, m = self.cfg, self.month
+        growth = self.market_growth  # (a property over the revenue history: once a month)
         for p in self.providers:
-            p.plan_training(m, cfg, self.market_growth)
+            p.plan_training(m, cfg, growth)
         state = self.month_state(m)
         self.frontier_levels.append(state.frontier_level)
         for lab in self.open_labs:

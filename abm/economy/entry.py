@@ -50,8 +50,9 @@ def startups(model, result, layout) -> None:
     for s in layout.startups:
         margin[s.usecase] += s.profit
         count[s.usecase] += 1
+    open_quality, threshold = model.open_quality, model.uc.threshold  # once, not per startup
     for s in list(model.agents_by_type.get(Startup, [])):
-        if s.decide(model.open_quality, model.uc.threshold[s.usecase], cfg):
+        if s.decide(open_quality, threshold[s.usecase], cfg):
             model.startup_exits += 1
             s.remove()
     weight = model.geo.population * model.geo.gdp_pc
