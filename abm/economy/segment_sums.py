@@ -28,9 +28,15 @@ def ordered_sums(values: np.ndarray) -> np.ndarray:
     if values.ndim != 3:
         raise ValueError(f"values: expected a (blocks, members, inner) array, got shape "
                          f"{values.shape}")
-    side_by_side = np.ascontiguousarray(values.transpose(1, 0, 2))  # (M, B, I)
+    n_blocks, n_members, n_inner = values.shape
+    width = n_blocks * n_inner
+    # (M, B * I + 1): one row per member, every block side by side, plus a column of zeros:
+    # with a single block the reduction would otherwise collapse to one contiguous run,
+    # which numpy sums pairwise, not in order
+    side_by_side = np.zeros((n_members, width + 1))
+    side_by_side[:, :width] = values.transpose(1, 0, 2).reshape(n_members, width)
     # row after row: out[b, i] = ((v0 + v1) + v2) + ...; + 0.0 as bincount starts from +0.0
-    return np.add.reduce(side_by_side, axis=0) + 0.0
+    return (np.add.reduce(side_by_side, axis=0)[:width] + 0.0).reshape(n_blocks, n_inner)
 
 
 def _user_block(values: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:

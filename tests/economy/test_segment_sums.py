@@ -23,7 +23,8 @@ def _index(shape):
     return nation, group, inner
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 2), (3, 1, 2), (2, 5, 6), (7, 11, 10), (200, 50, 12)])
+@pytest.mark.parametrize("shape", [(1, 1, 2), (3, 1, 2), (2, 5, 6), (7, 11, 10), (200, 50, 12),
+                                   (1, 50, 12), (1, 12, 2), (1, 1, 40), (2, 1, 40)])
 def test_each_sum_is_bincounts_bits(shape):
     rng = np.random.default_rng(sum(shape))
     n_nat, n_groups, n_inner = shape
@@ -46,6 +47,16 @@ def test_each_sum_is_bincounts_bits(shape):
     s_val = _values(rng, 9)
     same(ss.with_startups(ss.by_nation(v, shape), s_nat, s_val),
          np.bincount(np.r_[nation, s_nat], weights=np.r_[v, s_val], minlength=n_nat))
+
+
+def test_one_block_is_summed_in_order_not_pairwise():
+    """A single block (one nation) must still add in order: a lone contiguous run is what
+    numpy sums pairwise, which differs from bincount in the last bits for long runs."""
+    v = np.array([1.0, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16,
+                  1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16] * 8)
+    want = np.bincount(np.zeros(v.size, int), weights=v)
+    assert v.sum() != want[0]  # pairwise and in-order sums differ here
+    assert ss.by_nation(v, (1, v.size // 2, 2)).tobytes() == want.tobytes()
 
 
 def test_wrong_lengths_and_groups_are_refused():
