@@ -151,3 +151,23 @@ def test_check_step_names_the_first_nation_out_of_bounds(attr, value, message):
         model.nations[-1].grid_headroom_mw = -1.0 if model.nations[-1] is not india else 0.0
     with pytest.raises(InvariantViolation, match=message):
         check_step(model, model.last_result, supply, demand)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-300])
+def test_segment_arrays_must_be_finite_and_non_negative(bad):
+    """check_step's min/max test catches NaN, +-inf and negatives anywhere, and names the
+    value (the NaN itself, not a NaN-ignoring minimum)."""
+    from abm.invariants import _nonneg_finite
+
+    model = ComputeEconomy(small_config(months=1))
+    model.step()
+    supply, demand = model.last_books
+    result = model.last_result
+    unserved = result.segment_unserved.copy()
+    unserved[len(unserved) // 2] = bad
+    tampered = dataclasses.replace(result, segment_unserved=unserved)
+    assert not _nonneg_finite(unserved) and _nonneg_finite(result.segment_unserved)
+    assert _nonneg_finite(np.zeros(0)) and _nonneg_finite(np.array([0.0, -0.0]))
+    with pytest.raises(InvariantViolation, match=r"segment_unserved >= 0 and finite violated"
+                                                 rf" \(value {bad}\)"):
+        check_step(model, tampered, supply, demand)
