@@ -173,11 +173,11 @@ class Recorder:
     def __init__(self, model: ComputeEconomy) -> None:
         self.model = model
         self.rows_global: list[dict] = []
-        # (nation- and provider-months packed per month, one table built at the end:
+        # (nation-, provider- and market-months packed per month, each table built at the end:
         # :class:`MonthColumns`)
         self.rows_nations = MonthColumns()
         self.rows_providers = MonthColumns()
-        self.rows_markets: list[dict] = []
+        self.rows_markets = MonthColumns()
         self.non_ai_twh_base: np.ndarray | None = None
 
     # ------------------------------------------------------------------ access
@@ -513,22 +513,25 @@ class Recorder:
                      every: bool = False) -> None:
         """One markets row per market with offers, or per market if ``every`` (``markets``
         from :func:`market_rows`)."""
-        rows = range(len(names)) if every else np.flatnonzero(markets["offers"] > 0)
-        for i in rows:
-            tok, rev = float(markets["tokens"][i]), float(markets["revenue"][i])
-            self.rows_markets.append({
-                "month": month, "market_type": kind, "market": names[i],
-                "hhi_revenue": float(markets["hhi_revenue"][i]),
-                "cr4_revenue": float(markets["cr4_revenue"][i]),
-                "tokens": tok, "revenue": rev, "price": rev / tok if tok > 0 else 0.0,
-            })
+        rows = np.arange(len(names)) if every else np.flatnonzero(markets["offers"] > 0)
+        if rows.size == 0:
+            return
+        tok, rev = markets["tokens"][rows], markets["revenue"][rows]
+        self.rows_markets.append({
+            "month": np.full(rows.size, month), "market_type": [kind] * rows.size,
+            "market": [names[i] for i in rows],
+            "hhi_revenue": markets["hhi_revenue"][rows],
+            "cr4_revenue": markets["cr4_revenue"][rows],
+            "tokens": tok, "revenue": rev,
+            "price": np.divide(rev, tok, out=np.zeros(rows.size), where=tok > 0),
+        })
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:
         glob = pd.DataFrame(self.rows_global)
         nations = self.rows_nations.frame()
         providers = self.rows_providers.frame()
-        markets = pd.DataFrame(self.rows_markets)
+        markets = self.rows_markets.frame()
         out = {"global": glob, "nations": nations, "providers": providers, "markets": markets}
         for df in out.values():
             if "month" in df:
