@@ -32,6 +32,12 @@ def _worst(arr: np.ndarray) -> tuple[tuple[int, ...], float]:
     return tuple(int(i) for i in idx), float(arr.ravel()[flat])
 
 
+def _nonneg_finite(arr: np.ndarray) -> bool:
+    """Every value of ``arr`` is finite and >= 0: its minimum >= 0 and its maximum < inf (a
+    NaN makes both comparisons false), two fast reductions instead of elementwise masks."""
+    return arr.size == 0 or bool(arr.min() >= 0 and arr.max() < np.inf)
+
+
 def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook,
                demand: DemandBook) -> None:
     """Check conservation of tokens and money, capacity limits and non-negative stocks."""
@@ -53,7 +59,7 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
     for name in ("price", "offer_tokens", "segment_tokens", "segment_spending",
                  "segment_unserved"):
         arr = getattr(result, name)
-        if not np.isfinite(arr).all() or (arr < 0).any():
+        if not _nonneg_finite(arr):
             fail(f"{name} >= 0 and finite", _worst(arr)[1])
     if (result.price < supply.ask * (1 - 1e-12)).any():
         fail("clearing price >= ask", (result.price - supply.ask).min())
@@ -75,8 +81,12 @@ def check_step(model: ComputeEconomy, result: ClearingResult, supply: SupplyBook
     for p in model.providers:
         if not np.isfinite(p.cash):
             fail(f"{p.name}.cash finite", p.cash)
-    for n in model.nations:
+    # every nation's stocks checked at once; the first that fails is named, as before
+    headroom = np.array([n.grid_headroom_mw for n in model.nations], dtype=float)
+    share = np.array([n.localisation_share for n in model.nations], dtype=float)
+    bad = (headroom < -1e-9) | ~((share >= 0.0) & (share <= 1.0))
+    if bad.any():
+        n = model.nations[int(np.argmax(bad))]
         if n.grid_headroom_mw < -1e-9:
             fail(f"{n.name}.grid_headroom_mw >= 0", n.grid_headroom_mw)
-        if not 0.0 <= n.localisation_share <= 1.0:
-            fail(f"{n.name}.localisation_share in [0, 1]", n.localisation_share)
+        fail(f"{n.name}.localisation_share in [0, 1]", n.localisation_share)

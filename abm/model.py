@@ -229,8 +229,9 @@ class ComputeEconomy(mesa.Model):
     # ------------------------------------------------------------------ the month
     def _begin_month(self) -> technology.MonthState:
         cfg, m = self.cfg, self.month
+        growth = self.market_growth  # (a property over the revenue history: once a month)
         for p in self.providers:
-            p.plan_training(m, cfg, self.market_growth)
+            p.plan_training(m, cfg, growth)
         state = self.month_state(m)
         self.frontier_levels.append(state.frontier_level)
         for lab in self.open_labs:
@@ -280,7 +281,7 @@ class ComputeEconomy(mesa.Model):
         self.market_revenue.append(float(result.offer_revenue.sum()))
         d = cfg.demand
         self.demand_adjustment.update(result.class_effective_price,
-                                      result.class_offer_tokens.sum(axis=1),
+                                      outcome.class_tokens,
                                       self.geo.n * self.uc.n * 2, d.elasticity,
                                       d.long_run_elasticity, d.adjustment_speed)
         books = accounts.settle_providers(self, state, outcome, cost, rental)
@@ -295,7 +296,8 @@ class ComputeEconomy(mesa.Model):
         entry.restructure(self)
         entry.neoclouds(self, state)
         self._time_passes()
-        self._timings["agents"] += (t1 - t0) + (t3 - t2) - in_supply["clearing"]
+        t5 = time.perf_counter()
+        self._timings["agents"] += (t1 - t0) + (t3 - t2) + (t5 - t4) - in_supply["clearing"]
         self._timings["clearing"] += (t2 - t1) + in_supply["clearing"]
         self._timings["metrics"] += t4 - t3
         self.month += 1
@@ -342,8 +344,9 @@ class ComputeEconomy(mesa.Model):
 
         ``clearing`` is the clearing core's work: :func:`abm.market.clear` and the demand at
         the asks that splits each site's capacity across tiers (it builds the choice terms
-        the clearing reuses); ``agents`` is every other stage before the recorder (the
-        books, settlement, accounts, entry, capital); ``metrics`` is the recorder and the
-        invariant checks.
+        the clearing reuses); ``agents`` is every other stage (the books, settlement,
+        accounts, entry, capital, and after the recorder restructuring, neocloud entry and
+        exit and the month's ageing); ``metrics`` is the recorder and the invariant checks.
+        The three add up to the whole of every step.
         """
         return dict(self._timings)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from abm import metrics
 from abm.agents.hyperscaler import N_TIERS, OPEN, TIER_NAMES
-from abm.economy import costs, paths
+from abm.economy import costs, flows, paths, segment_sums
 
 if TYPE_CHECKING:
     from abm.model import ComputeEconomy
@@ -101,18 +101,83 @@ def market_rows(market: np.ndarray, n_markets: int, provider: np.ndarray,
             "cr4_revenue": cr4}
 
 
+class MonthColumns:
+    """One table's columns, month by month, packed: each month's float64 columns in one 2-D
+    array (a pandas DataFrame per month cost ~2 ms at default size, most of the recorder's
+    time; a list of small arrays per column pinned the heap, ~250 MB of peak RSS at
+    ``world_xl``), other columns (integers, strings) as given. :meth:`frame` builds the
+    table once: the same values, dtypes and column order as concatenating one DataFrame
+    per month (``ignore_index``), tested.
+
+    Every month must give the same column names in the same order.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`append`, if a month's columns differ from the first month's, or their
+        lengths differ.
+    """
+
+    def __init__(self) -> None:
+        self.names: list[str] | None = None
+        self._months: list[tuple[int, np.ndarray, dict, dict]] = []
+
+    def __len__(self) -> int:
+        return len(self._months)
+
+    def append(self, columns: dict) -> None:
+        """Add one month's columns (name -> array or list, all of one length)."""
+        names = list(columns)
+        if self.names is None:
+            self.names = names
+        elif names != self.names:
+            raise ValueError(f"columns: expected {self.names}, got {names}")
+        values = {k: v if isinstance(v, (np.ndarray, list)) else list(v)
+                  for k, v in columns.items()}
+        lengths = {len(v) for v in values.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"columns: every column needs the same length, got "
+                             f"{ {k: len(v) for k, v in values.items()} }")
+        floats, other = {}, {}
+        for k, v in values.items():
+            arr = np.asarray(v) if isinstance(v, list) and not (v and isinstance(v[0], str)) \
+                else v
+            if isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.ndim == 1:
+                floats[k] = len(floats)
+            else:
+                other[k] = arr
+        n = lengths.pop()
+        block = np.empty((len(floats), n))
+        for k, j in floats.items():
+            block[j] = values[k]
+        self._months.append((n, block, other, floats))
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table (an empty DataFrame before the first month)."""
+        if not self._months:
+            return pd.DataFrame()
+        data = {}
+        for k in self.names:
+            parts = [other[k] if k in other else block[floats[k]]
+                     for _, block, other, floats in self._months]
+            if all(isinstance(p, list) for p in parts):
+                data[k] = [x for p in parts for x in p]
+            else:
+                data[k] = np.concatenate([np.asarray(p) for p in parts])
+        return pd.DataFrame(data)
+
+
 class Recorder:
     """Collects one row per month (global), per nation-month, provider-month and market-month."""
 
     def __init__(self, model: ComputeEconomy) -> None:
         self.model = model
         self.rows_global: list[dict] = []
-        # (a DataFrame per month: keeping the month's small column arrays instead, and
-        # building each table once, was faster but raised world_xl's peak RSS by ~250 MB,
-        # thousands of small long-lived arrays pinning the heap)
-        self.rows_nations: list[pd.DataFrame] = []
-        self.rows_providers: list[pd.DataFrame] = []
-        self.rows_markets: list[dict] = []
+        # (nation-, provider- and market-months packed per month, each table built at the end:
+        # :class:`MonthColumns`)
+        self.rows_nations = MonthColumns()
+        self.rows_providers = MonthColumns()
+        self.rows_markets = MonthColumns()
         self.non_ai_twh_base: np.ndarray | None = None
 
     # ------------------------------------------------------------------ access
@@ -139,21 +204,32 @@ class Recorder:
         tokens = res.segment_tokens[:n_user]
         latent = res.segment_latent[:n_user]
         at_clearing = tokens + rationed + budget
+        gap = np.maximum(latent - at_clearing, 0.0)
+        unserved = rationed
         if no_offer.any():
-            lost = np.where(no_offer[cls[:n_user]],
-                            ref * (twin_price ** -eps)[cls[:n_user]], 0.0)  # pow per class
-            at_clearing = at_clearing + lost
-            gap = np.maximum(latent - (at_clearing - lost), 0.0)
-            unserved, latent = rationed + lost, latent + lost
-        else:  # (adding zeros would change no bit: skip the passes over every segment)
-            gap = np.maximum(latent - at_clearing, 0.0)
-            unserved = rationed
+            # Only the segments of classes with no offer lose demand; everyone else's ``lost``
+            # is 0, and adding 0 changes no sum's bits, so the others are left as they are
+            # (no passes over every segment).
+            hit = np.flatnonzero(no_offer[cls[:n_user]])
+            lost = ref[hit] * (twin_price ** -eps)[cls[hit]]  # pow per class
+            at_hit = at_clearing[hit] + lost
+            at_clearing[hit] = at_hit
+            gap[hit] = np.maximum(latent[hit] - (at_hit - lost), 0.0)
+            unserved[hit] = rationed[hit] + lost
+            latent = latent.copy()
+            latent[hit] = latent[hit] + lost
         user_nat = seg_nat[:n_user]  # user segments come first, startups after
+        shape = layout.user_shape
 
         def by_nation(v):
+            if shape is not None:  # np.bincount's bits, ~5x faster (abm.economy.segment_sums)
+                return segment_sums.by_nation(v, shape)
             return np.bincount(user_nat, weights=v, minlength=n_nat)
 
-        return {"tokens": np.bincount(seg_nat, weights=res.segment_tokens, minlength=n_nat),
+        tokens_all = res.segment_tokens
+        tokens_nat = segment_sums.with_startups(by_nation(tokens_all[:n_user]),
+                                                seg_nat[n_user:], tokens_all[n_user:])
+        return {"tokens": tokens_nat,
                 "demand": by_nation(at_clearing), "unserved": by_nation(unserved),
                 "priced_out": by_nation(budget), "gap": by_nation(gap),
                 "latent": by_nation(latent)}
@@ -191,31 +267,46 @@ class Recorder:
 
         acc = self.access(res, demand, layout, n_nat)
         tpc = acc["tokens"] * 1e6 / geo.population  # tokens per person per month
-        spend_nat = np.bincount(layout.segment_nation, weights=res.segment_spending,
-                                minlength=n_nat)
-
-        # inequality over (nation, income group) cells of users
+        # (user segments in blocks: np.bincount's sums, faster: abm.economy.segment_sums)
         n_user = layout.n_user_segments
-        g = cfg.size.income_groups
+        shape = layout.user_shape
         seg_nat = layout.segment_nation[:n_user]
         grp = layout.segment_group[:n_user]
-        cell = seg_nat * g + grp
-        cell_tok = np.bincount(cell, weights=res.segment_tokens[:n_user], minlength=n_nat * g)
-        cell_pop = np.bincount(cell, weights=demand.population[:n_user], minlength=n_nat * g)
+        g = cfg.size.income_groups
+        spending = res.segment_spending
+        if shape is not None:
+            spend_nat = segment_sums.with_startups(
+                segment_sums.by_nation(spending[:n_user], shape),
+                layout.segment_nation[n_user:], spending[n_user:])
+        else:
+            spend_nat = np.bincount(layout.segment_nation, weights=spending, minlength=n_nat)
+
+        # inequality over (nation, income group) cells of users
+        if shape is not None:
+            cell_tok = segment_sums.by_cell(res.segment_tokens[:n_user], shape)
+            cell_pop = segment_sums.by_cell(demand.population[:n_user], shape)
+        else:
+            cell = seg_nat * g + grp
+            cell_tok = np.bincount(cell, weights=res.segment_tokens[:n_user],
+                                   minlength=n_nat * g)
+            cell_pop = np.bincount(cell, weights=demand.population[:n_user],
+                                   minlength=n_nat * g)
         cell_tpc = _div(cell_tok, cell_pop)
         any_tokens = cell_tok.sum() > 0
         theil = metrics.theil(cell_tpc, weights=cell_pop, groups=np.repeat(np.arange(n_nat), g)) \
             if any_tokens else metrics.TheilDecomposition(0.0, 0.0, 0.0)
 
         # latency each nation's tokens travel and wait
-        # (each nation's latency to every offer, then one row per class: a row gather, not a
-        # (classes x offers) fancy index)
-        lat = (geo.latency_ms[:, supply.region] + supply.latency_ms[None, :])[demand.class_nation]
+        # (each nation's latency to every offer, weighted into each class's flows a block of
+        # classes at a time: :func:`abm.economy.flows.class_weighted`)
+        lat = geo.latency_ms[:, supply.region] + supply.latency_ms[None, :]  # (N, O)
         lat_nat = np.bincount(demand.class_nation,
-                              weights=(res.class_offer_tokens * lat).sum(axis=1),
+                              weights=flows.class_weighted(res.class_offer_tokens,
+                                                           demand.class_nation, lat),
                               minlength=n_nat)
-        tok_cls_nat = np.bincount(demand.class_nation,
-                                  weights=res.class_offer_tokens.sum(axis=1), minlength=n_nat)
+        cls_tok = outcome.class_tokens if outcome.class_tokens is not None \
+            else res.class_offer_tokens.sum(axis=1)
+        tok_cls_nat = np.bincount(demand.class_nation, weights=cls_tok, minlength=n_nat)
 
         # energy: modelled fleets, outside owners, conventional data centres
         ai_site = books["energy_twh"]
@@ -356,11 +447,15 @@ class Recorder:
         user_tok = res.segment_tokens[:n_user]
         user_spend = res.segment_spending[:n_user]
 
-        def paid(mask):
+        def paid(group):
+            if shape is not None:
+                return _div(segment_sums.by_nation_in_group(user_spend, shape, group),
+                            segment_sums.by_nation_in_group(user_tok, shape, group))
+            mask = grp == group
             return _div(np.bincount(seg_nat[mask], weights=user_spend[mask], minlength=n_nat),
                         np.bincount(seg_nat[mask], weights=user_tok[mask], minlength=n_nat))
 
-        self.rows_nations.append(pd.DataFrame({
+        self.rows_nations.append({
             "month": np.full(n_nat, month),
             "nation": geo.names,
             "population": geo.population,
@@ -368,8 +463,8 @@ class Recorder:
             "tokens_per_capita": tpc,
             "spending_per_capita": spend_nat / geo.population,
             "price_paid": _div(spend_nat, acc["tokens"]),
-            "price_paid_poorest": paid(grp == 0),
-            "price_paid_richest": paid(grp == g - 1),
+            "price_paid_poorest": paid(0),
+            "price_paid_richest": paid(g - 1),
             "dependence_ratio": m.dependence,
             "unserved_share": _div(acc["unserved"], acc["demand"]),
             "priced_out_share": _div(acc["priced_out"], acc["demand"]),
@@ -381,11 +476,11 @@ class Recorder:
             "grid_headroom_mw": [n.grid_headroom_mw for n in m.nations],
             "subsidy_paid": [n.subsidy_paid for n in m.nations],
             "export_tier": geo.export_tier,
-        }))
+        })
 
         q_p = _div(np.bincount(fleet.provider, weights=q_site * installed, minlength=n_prov),
                    installed_p)
-        self.rows_providers.append(pd.DataFrame({
+        self.rows_providers.append({
             "month": np.full(n_prov, month),
             "provider": [p.name for p in m.providers],
             "kind": [p.kind for p in m.providers],
@@ -412,30 +507,31 @@ class Recorder:
             "expected_growth": [p.expected_growth for p in m.providers],
             "frontier_lag_months": [state.frontier_level - p.model_level(state.frontier_level)
                                     for p in m.providers],
-        }))
+        })
 
     def _market_rows(self, month, kind, names, markets: dict[str, np.ndarray], *,
                      every: bool = False) -> None:
         """One markets row per market with offers, or per market if ``every`` (``markets``
         from :func:`market_rows`)."""
-        rows = range(len(names)) if every else np.flatnonzero(markets["offers"] > 0)
-        for i in rows:
-            tok, rev = float(markets["tokens"][i]), float(markets["revenue"][i])
-            self.rows_markets.append({
-                "month": month, "market_type": kind, "market": names[i],
-                "hhi_revenue": float(markets["hhi_revenue"][i]),
-                "cr4_revenue": float(markets["cr4_revenue"][i]),
-                "tokens": tok, "revenue": rev, "price": rev / tok if tok > 0 else 0.0,
-            })
+        rows = np.arange(len(names)) if every else np.flatnonzero(markets["offers"] > 0)
+        if rows.size == 0:
+            return
+        tok, rev = markets["tokens"][rows], markets["revenue"][rows]
+        self.rows_markets.append({
+            "month": np.full(rows.size, month), "market_type": [kind] * rows.size,
+            "market": [names[i] for i in rows],
+            "hhi_revenue": markets["hhi_revenue"][rows],
+            "cr4_revenue": markets["cr4_revenue"][rows],
+            "tokens": tok, "revenue": rev,
+            "price": np.divide(rev, tok, out=np.zeros(rows.size), where=tok > 0),
+        })
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:
         glob = pd.DataFrame(self.rows_global)
-        nations = (pd.concat(self.rows_nations, ignore_index=True) if self.rows_nations
-                   else pd.DataFrame())
-        providers = (pd.concat(self.rows_providers, ignore_index=True) if self.rows_providers
-                     else pd.DataFrame())
-        markets = pd.DataFrame(self.rows_markets)
+        nations = self.rows_nations.frame()
+        providers = self.rows_providers.frame()
+        markets = self.rows_markets.frame()
         out = {"global": glob, "nations": nations, "providers": providers, "markets": markets}
         for df in out.values():
             if "month" in df:

@@ -44,6 +44,9 @@ class UserPopulation(mesa.Agent):
                                            n_groups)[0]
         self.need_weight = self.population * (self.income / REFERENCE_INCOME) ** income_elasticity
         self.supernumerary = np.maximum(self.income - subsistence, 0.0)
+        # fixed for the run: read-only, so population_segments may stack them once
+        for arr in (self.population, self.income, self.need_weight, self.supernumerary):
+            arr.flags.writeable = False
         self.log_shock = 0.0
 
     def draw_shock(self, sd: float, persistence: float) -> None:
@@ -79,6 +82,33 @@ class UserPopulation(mesa.Agent):
         return np.exp(self.log_shock) * self.need_weight.sum() * need_per_usecase
 
 
+#: the last users' (need_weight, supernumerary, population) arrays and their (N, G) stacks
+_LAST_STACKS: list = []
+
+
+def _stacked(users: list[UserPopulation]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.stack`` of every nation's need weights, supernumerary incomes and populations,
+    reused while the users hold the very same (read-only) arrays: a nation's income groups
+    are fixed for the run, so the stacks are built once, not every month."""
+    arrays = [(u.need_weight, u.supernumerary, u.population) for u in users]
+    if _LAST_STACKS:
+        last, stacks = _LAST_STACKS
+        if len(last) == len(arrays) and all(
+                a is x and b is y and c is z
+                for (a, b, c), (x, y, z) in zip(arrays, last, strict=True)):
+            return stacks
+    n_groups = {group[2].shape[0] for group in arrays}
+    if len(n_groups) != 1:
+        raise ValueError(f"users: every nation needs the same number of income groups, got "
+                         f"{sorted(n_groups)}")
+    stacks = tuple(np.stack([group[k] for group in arrays]) for k in range(3))
+    if all(not arr.flags.writeable for group in arrays for arr in group):
+        for arr in stacks:
+            arr.flags.writeable = False
+        _LAST_STACKS[:] = [arrays, stacks]
+    return stacks
+
+
 def population_segments(users: list[UserPopulation], need_per_usecase: np.ndarray,
                         usecase_share: np.ndarray, budget_share: float, carve: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,19 +124,13 @@ def population_segments(users: list[UserPopulation], need_per_usecase: np.ndarra
         If the nations do not all have the same number of income groups, or ``carve`` is
         not (N, U).
     """
-    n_groups = {u.population.shape[0] for u in users}
-    if len(n_groups) != 1:
-        raise ValueError(f"users: every nation needs the same number of income groups, got "
-                         f"{sorted(n_groups)}")
     carve = np.asarray(carve, dtype=float)
     if carve.shape != (len(users), need_per_usecase.shape[0]):
         raise ValueError(f"carve: expected shape {(len(users), need_per_usecase.shape[0])}, "
                          f"got {carve.shape}")
     loc = np.array([u.nation.localisation_share for u in users], dtype=float)
     shock = np.exp(np.array([u.log_shock for u in users], dtype=float))
-    need_weight = np.stack([u.need_weight for u in users])  # (N, G)
-    supernumerary = np.stack([u.supernumerary for u in users])
-    population = np.stack([u.population for u in users])
+    need_weight, supernumerary, population = _stacked(users)  # (N, G) each (same G checked)
     split = np.stack([1.0 - loc, loc], axis=1)  # (N, 2)
     keep = np.stack([1.0 - carve, np.ones_like(carve)], axis=2) * split[:, None, :]  # (N, U, 2)
     ref = (shock[:, None, None, None] * need_weight[:, :, None, None]
@@ -114,6 +138,30 @@ def population_segments(users: list[UserPopulation], need_per_usecase: np.ndarra
     budget = (budget_share * supernumerary[:, :, None, None] / 12.0
               * population[:, :, None, None]
               * (usecase_share[None, :, None] * keep)[:, None, :, :])
+    return ref, budget, _people(population, usecase_share, split)
+
+
+def _bytes(values) -> bytes:
+    return np.ascontiguousarray(values, dtype=float).tobytes()
+
+
+#: the last (population stack, use-case shares, localisation split) and their segments' people
+_LAST_PEOPLE: list = []
+
+
+def _people(population: np.ndarray, usecase_share: np.ndarray, split: np.ndarray
+            ) -> np.ndarray:
+    """People per segment (N, G, U, 2), read-only; recomputed only when a nation's
+    localisation (``split``) or the use-case shares change (most months neither does)."""
+    if _LAST_PEOPLE:
+        pop_src, share_src, split_src, pop = _LAST_PEOPLE
+        if pop_src is population and share_src.tobytes() == _bytes(usecase_share) \
+                and split_src.tobytes() == _bytes(split):  # bit for bit (signed zeros too)
+            return pop
     pop = (population[:, :, None, None] * usecase_share[None, None, :, None]
            * split[:, None, None, :])
-    return ref, budget, pop
+    if not population.flags.writeable:  # a cached stack: its people may be cached too
+        pop.flags.writeable = False
+        _LAST_PEOPLE[:] = [population, np.ascontiguousarray(usecase_share, dtype=float).copy(),
+                           np.ascontiguousarray(split, dtype=float).copy(), pop]
+    return pop

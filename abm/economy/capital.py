@@ -183,11 +183,15 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     exp.update(w, per_hour, has_sales, rented_share, model.chip_price, outcome.utilisation)
     demand_p = np.bincount(fleet.provider, weights=outcome.demand_h100e, minlength=n_p)
     last = model.provider_demand
-    for i, p in enumerate(providers):
-        if last is not None and i < last.size and last[i] > 0 and demand_p[i] > 0:
-            monthly = np.clip(demand_p[i] / last[i], 1.0 / MAX_MONTHLY_CHANGE,
-                              MAX_MONTHLY_CHANGE)
-            p.update_expectations(monthly ** 12, w)
+    if last is not None:
+        # each provider's monthly demand growth, clipped, in one pass (the same values as
+        # clipping provider by provider); the agents update their own expectations
+        k = min(last.size, n_p)
+        seen = (last[:k] > 0) & (demand_p[:k] > 0)
+        monthly = np.clip(np.divide(demand_p[:k], last[:k], out=np.ones(k), where=seen),
+                          1.0 / MAX_MONTHLY_CHANGE, MAX_MONTHLY_CHANGE)
+        for i in np.flatnonzero(seen):
+            providers[i].update_expectations(monthly[i] ** 12, w)
     model.provider_demand = demand_p
     growth = np.array([p.expected_growth for p in providers])[fleet.provider]
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from abm.agents import Hyperscaler, Startup
 from abm.agents.hyperscaler import N_TIERS
+from abm.economy import segment_sums
 from abm.economy.fleet import Fleet
 
 
@@ -27,9 +28,16 @@ def startups(model, result, layout) -> None:
     spend = result.segment_spending
     tokens = result.segment_tokens
     n_cls = len(layout.class_usecase)
-    user_cls = model.demand_book.segment_class[:n_user]
-    cls_tok = np.bincount(user_cls, weights=tokens[:n_user], minlength=n_cls)
-    cls_spend = np.bincount(user_cls, weights=spend[:n_user], minlength=n_cls)
+    if layout.user_shape is not None:  # np.bincount's bits, faster (segment_sums)
+        tail = np.zeros(n_cls - layout.user_shape[0] * layout.user_shape[2])
+        cls_tok = np.concatenate([segment_sums.by_class(tokens[:n_user], layout.user_shape),
+                                  tail])
+        cls_spend = np.concatenate([segment_sums.by_class(spend[:n_user], layout.user_shape),
+                                    tail])
+    else:
+        user_cls = model.demand_book.segment_class[:n_user]
+        cls_tok = np.bincount(user_cls, weights=tokens[:n_user], minlength=n_cls)
+        cls_spend = np.bincount(user_cls, weights=spend[:n_user], minlength=n_cls)
     price = np.divide(cls_spend, cls_tok, out=np.zeros_like(cls_spend), where=cls_tok > 0)
     n_u = model.uc.n
     for j, s in enumerate(layout.startups):
@@ -42,8 +50,9 @@ def startups(model, result, layout) -> None:
     for s in layout.startups:
         margin[s.usecase] += s.profit
         count[s.usecase] += 1
+    open_quality, threshold = model.open_quality, model.uc.threshold  # once, not per startup
     for s in list(model.agents_by_type.get(Startup, [])):
-        if s.decide(model.open_quality, model.uc.threshold[s.usecase], cfg):
+        if s.decide(open_quality, threshold[s.usecase], cfg):
             model.startup_exits += 1
             s.remove()
     weight = model.geo.population * model.geo.gdp_pc

@@ -27,7 +27,7 @@ import numpy as np
 
 from abm.agents.hyperscaler import N_TIERS, OPEN
 from abm.agents.user_population import population_segments
-from abm.economy import costs, frontier
+from abm.economy import costs, flows, frontier
 from abm.market import ClearingResult, DemandBook, SupplyBook, offer_demand
 from abm.market.pricing import nash_bertrand_price
 
@@ -70,6 +70,8 @@ class DemandLayout:
     class_usecase: np.ndarray  # (C,)
     n_user_segments: int
     startups: list
+    #: the user segments' (nations, income groups, use-cases x 2) block layout
+    user_shape: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class MarketOutcome:
     ``demand_at_ask`` (M tokens/month the offer's buyers would take at its ask);
     per site (S,): ``busy_h100e``, ``demand_h100e`` (at the asks), ``utilisation``
     (busy over serving H100e); per provider (P,): ``revenue``; per nation (N,):
-    ``dependence`` (share of its tokens served abroad).
+    ``dependence`` (share of its tokens served abroad); per demand class (C,):
+    ``class_tokens`` (M tokens/month bought).
     """
 
     tokens: np.ndarray
@@ -93,6 +96,7 @@ class MarketOutcome:
     utilisation: np.ndarray
     provider_revenue: np.ndarray
     dependence: np.ndarray
+    class_tokens: np.ndarray | None = None
 
 
 def silicon_discount(cfg, state, providers, fleet) -> np.ndarray:
@@ -249,7 +253,9 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
     g = ref.shape[1]
     n_user_classes = n_nat * n_u * 2
     cls, user_nation, user_group = _user_layout(n_nat, g, n_u)
-    s_ref = np.array([users[s.nation].total_need(need_per_usecase)[s.usecase]
+    # each nation's total need once, not once per startup (the same values)
+    need = {n: users[n].total_need(need_per_usecase) for n in {s.nation for s in startups}}
+    s_ref = np.array([need[s.nation][s.usecase]
                       * (1 - nations[s.nation].localisation_share)
                       * carve[s.nation, s.usecase] / present[s.nation, s.usecase]
                       for s in startups], dtype=float)
@@ -281,7 +287,7 @@ def build_demand(cfg, state, geo, uc, users, nations, startups, need_per_usecase
         nesting=np.full(n_cls, d.nesting), home_bias=np.full(n_cls, d.home_bias))
     layout = DemandLayout(segment_nation=segment_nation, segment_group=segment_group,
                           class_usecase=uc_of_class, n_user_segments=ref.size,
-                          startups=list(startups))
+                          startups=list(startups), user_shape=(n_nat, g, n_u * 2))
     return demand, layout
 
 
@@ -367,9 +373,8 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
                             fleet.markup)
     provider_revenue = np.bincount(fleet.provider, weights=revenue.sum(axis=1),
                                    minlength=n_providers)
-    foreign = demand.region_nation[supply.region][None, :] != demand.class_nation[:, None]
-    cls_tokens = result.class_offer_tokens.sum(axis=1)
-    cls_foreign = (result.class_offer_tokens * foreign).sum(axis=1)
+    cls_tokens, cls_foreign = flows.class_tokens(result.class_offer_tokens, demand.class_nation,
+                                                 demand.region_nation[supply.region])
     nat_tokens = np.bincount(demand.class_nation, weights=cls_tokens, minlength=n_nations)
     nat_foreign = np.bincount(demand.class_nation, weights=cls_foreign, minlength=n_nations)
     dependence = np.divide(nat_foreign, nat_tokens, out=np.zeros(n_nations),
@@ -377,4 +382,4 @@ def settle(cfg, result: ClearingResult, supply: SupplyBook, demand: DemandBook,
     return MarketOutcome(tokens=tokens, revenue=revenue, price=price, premium=premium,
                          demand_at_ask=demand_at_ask, busy_h100e=busy, demand_h100e=wanted,
                          utilisation=utilisation, provider_revenue=provider_revenue,
-                         dependence=dependence)
+                         dependence=dependence, class_tokens=cls_tokens)

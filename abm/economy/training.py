@@ -25,8 +25,9 @@ def rent_training(model, state, cost_per_hour: np.ndarray,
     cfg, fleet, geo = model.cfg, model.fleet, model.geo
     controls = bool(cfg.chips.export_controls)
     labs = [p for p in model.providers if p.frontier_lab] + list(model.open_labs)
+    growth = model.market_growth
     budget = np.array([p.run_budget if hasattr(p, "run_budget")
-                       else p.training_budget(state.month, model.market_growth)
+                       else p.training_budget(state.month, growth)
                        for p in labs], dtype=float)
     home = np.array([p.home for p in labs], dtype=int)
     lab_pool = ((geo.export_tier[home] == 3) & controls).astype(int) if labs else \

@@ -315,6 +315,28 @@ def _class_blocks(counts: IntArray) -> list[tuple[int, IntArray | slice]]:
     return blocks
 
 
+#: the last book's segment classes and their stable class-major permutation
+_LAST_CLASS_MAJOR: list = []
+
+
+def _class_major(segment_class: IntArray, n_cls: int) -> IntArray:
+    """``np.argsort(segment_class, kind="stable")`` (read-only), reused while the books'
+    segment classes are the same: a month's book has the same classes in the same order
+    as last month's unless startups entered or left, so the sort runs once per change."""
+    if _LAST_CLASS_MAJOR:
+        classes, order = _LAST_CLASS_MAJOR
+        if np.array_equal(classes, segment_class):
+            return order
+    small = segment_class.astype(np.int16) if n_cls <= np.iinfo(np.int16).max else \
+        segment_class
+    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+    classes = segment_class.copy()
+    for arr in (classes, order):
+        arr.flags.writeable = False
+    _LAST_CLASS_MAJOR[:] = [classes, order]
+    return order
+
+
 def _class_order(segment_class: IntArray, key: FloatArray, counts: IntArray,
                  blocks: list | None = None) -> IntArray:
     """``np.lexsort((key, segment_class))``: segments class-major, by ``key`` within a class,
@@ -328,10 +350,7 @@ def _class_order(segment_class: IntArray, key: FloatArray, counts: IntArray,
     usually are: budgets per unit of need rise with income) is left as it is, which is what
     a stable sort does to it.
     """
-    n_cls = counts.size
-    small = segment_class.astype(np.int16) if n_cls <= np.iinfo(np.int16).max else \
-        segment_class
-    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+    order = _class_major(segment_class, counts.size).copy()
     for size, pos in _class_blocks(counts) if blocks is None else blocks:
         if size <= 1:
             continue
@@ -379,10 +398,10 @@ def _capped_log_ratio(ref: FloatArray, budget: FloatArray) -> tuple[FloatArray, 
         log_ratio = np.log(budget) - np.log(ref)
     # Never capped: no demand, or no budget cap (+inf); always capped: a zero budget (-inf).
     log_ratio = np.where((ref == 0) | np.isnan(log_ratio), np.inf, log_ratio)
-    finite = np.isfinite(log_ratio)
+    finite = log_ratio[np.isfinite(log_ratio)]
     # Thresholds are clipped to [lo, hi], strictly inside the never/always-capped markers.
-    lo = float(log_ratio[finite].min()) - 1.0 if finite.any() else -1.0
-    hi = float(log_ratio[finite].max()) + 1.0 if finite.any() else 1.0
+    lo = float(finite.min()) - 1.0 if finite.size else -1.0
+    hi = float(finite.max()) + 1.0 if finite.size else 1.0
     return np.clip(log_ratio, lo - 1.0, hi + 1.0), lo, hi
 
 

@@ -34,15 +34,25 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
     grouped = shares if (order[1:] > order[:-1]).all() else np.take(shares, order, axis=1)
     group_of = np.cumsum(np.r_[0, sorted_p[1:] != sorted_p[:-1]])[np.argsort(order)]
-    firm_share = np.take(np.add.reduceat(grouped, starts, axis=1), group_of, axis=1)  # (C, O)
+    by_firm = np.add.reduceat(grouped, starts, axis=1)  # (C, P)
     alpha = demand.choice_sensitivity
     eps = demand.elasticity
     volume = result.class_offer_tokens
     sold = volume.sum(axis=0) > 0
-    weight = volume if sold.all() else np.where(sold, volume, shares)
+    if sold.all():
+        weight = volume
+    else:  # the unsold offers' columns from the shares (np.where's values, one column copy)
+        weight = volume.copy()
+        weight[:, ~sold] = shares[:, ~sold]
     total = weight.sum(axis=0)
-    # sum_c weight (alpha (1 - S) + eps S) = alpha . weight + (eps - alpha) . (weight S)
-    weighted = alpha @ weight + (eps - alpha) @ (weight * firm_share)
+    # sum_c weight (alpha (1 - S) + eps S) = alpha . weight + (eps - alpha) . (weight S):
+    # S_f,c broadcast to the offers into one buffer, then weighted in place
+    if grouped is shares:  # offers already grouped by provider: each firm's column repeated
+        weighted_share = np.repeat(by_firm, np.diff(np.r_[starts, sorted_p.size]), axis=1)
+    else:
+        weighted_share = np.take(by_firm, group_of, axis=1)  # (C, O)
+    np.multiply(weight, weighted_share, out=weighted_share)
+    weighted = alpha @ weight + (eps - alpha) @ weighted_share
     with np.errstate(invalid="ignore", divide="ignore"):
         out = weighted / total
     return np.where(total > 0, out, np.inf)

@@ -126,3 +126,22 @@ def test_budget_index_equals_the_lexsort_and_masked_scan_it_replaces(seed):
     want = _reference_index(cls, ref, budget, n_cls)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_class_major_sort_is_reused_only_for_the_same_classes():
+    """The class-major permutation is cached on the segment classes: the same classes hit
+    the cache, other classes (startups entered) miss it, and _class_order's in-place
+    reordering within classes never corrupts the cached permutation."""
+    from abm.market import books
+
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 30, size=400)
+    b = np.r_[a, 30, 31]  # two startup classes joined
+    for cls in (a, a, b, a, b, b):
+        key = rng.normal(size=cls.size)  # keys differ every month
+        counts = np.bincount(cls)
+        assert np.array_equal(books._class_order(cls, key, counts), np.lexsort((key, cls)))
+        cached = books._class_major(cls, counts.size)
+        assert np.array_equal(cached, np.argsort(cls, kind="stable"))
+        assert not cached.flags.writeable
+    assert books._class_major(b.copy(), 32) is books._class_major(b, 32)

@@ -130,3 +130,44 @@ def test_every_token_of_need_is_in_the_demand_book_whoever_buys_it(localisation)
                                     model.nations, startups, need, model.open_quality)
     total = sum(up.total_need(need).sum() for up in model.users)
     assert book.reference_demand.sum() == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("attr, value, message", [
+    ("grid_headroom_mw", -5.0, r"month \d+: India\.grid_headroom_mw >= 0 violated \(value -5\.0\)"),
+    ("localisation_share", 1.5, r"India\.localisation_share in \[0, 1\] violated \(value 1\.5\)"),
+    ("localisation_share", float("nan"), r"India\.localisation_share in \[0, 1\] violated"),
+    ("localisation_share", -0.1, r"India\.localisation_share in \[0, 1\]"),
+])
+def test_check_step_names_the_first_nation_out_of_bounds(attr, value, message):
+    """The nations' stocks are checked as arrays; the error still names the first nation
+    that fails, with its value (and a sound nation after it is not blamed)."""
+    model = ComputeEconomy(small_config(months=1))
+    model.step()
+    supply, demand = model.last_books
+    check_step(model, model.last_result, supply, demand)  # sound
+    india = next(n for n in model.nations if n.name == "India")
+    setattr(india, attr, value)
+    if attr == "localisation_share":  # a later nation breaks the other bound: not named
+        model.nations[-1].grid_headroom_mw = -1.0 if model.nations[-1] is not india else 0.0
+    with pytest.raises(InvariantViolation, match=message):
+        check_step(model, model.last_result, supply, demand)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-300])
+def test_segment_arrays_must_be_finite_and_non_negative(bad):
+    """check_step's min/max test catches NaN, +-inf and negatives anywhere, and names the
+    value (the NaN itself, not a NaN-ignoring minimum)."""
+    from abm.invariants import _nonneg_finite
+
+    model = ComputeEconomy(small_config(months=1))
+    model.step()
+    supply, demand = model.last_books
+    result = model.last_result
+    unserved = result.segment_unserved.copy()
+    unserved[len(unserved) // 2] = bad
+    tampered = dataclasses.replace(result, segment_unserved=unserved)
+    assert not _nonneg_finite(unserved) and _nonneg_finite(result.segment_unserved)
+    assert _nonneg_finite(np.zeros(0)) and _nonneg_finite(np.array([0.0, -0.0]))
+    with pytest.raises(InvariantViolation, match=r"segment_unserved >= 0 and finite violated"
+                                                 rf" \(value {bad}\)"):
+        check_step(model, tampered, supply, demand)
