@@ -39,8 +39,11 @@ from scipy.sparse.linalg import LinearOperator, gmres
 
 FloatArray = np.ndarray
 
-#: Relative residual at which the inner GMRES solve stops (inexact Newton).
+#: Tightest relative residual at which the inner GMRES solve stops (inexact Newton).
 GMRES_RTOL = 1e-4
+#: GMRES's relative tolerance while the largest log excess demand exceeds FORCING_GAP.
+FORCING_MAX = 1e-2
+FORCING_GAP = 0.25
 #: GMRES restart length and number of restarts.
 GMRES_RESTART = 40
 GMRES_MAXITER = 3
@@ -263,8 +266,22 @@ def _inverse_blocks(jac: KrylovJacobian) -> list[FloatArray]:
     return blocks
 
 
+def forcing_term(rhs: FloatArray) -> float:
+    """GMRES's relative tolerance for a Newton step on the residual ``-rhs``.
+
+    Far from the equilibrium a loose inner solve is enough: the step is bounded and damped
+    anyway, and the next round's residual is dominated by the nonlinearity, not by the
+    inner solve (Eisenstat & Walker 1996, "Choosing the forcing terms in an inexact Newton
+    method"). So GMRES stops at :data:`FORCING_MAX` while the largest log excess demand is
+    above :data:`FORCING_GAP`, and at :data:`GMRES_RTOL` closer in, where the outer
+    convergence must stay quadratic.
+    """
+    gap = float(np.abs(rhs).max(initial=0.0))
+    return FORCING_MAX if gap > FORCING_GAP else GMRES_RTOL
+
+
 def newton_krylov_step(d, terms, idx: np.ndarray, rhs: FloatArray, *,
-                       rtol: float = GMRES_RTOL) -> FloatArray:
+                       rtol: float | None = None) -> FloatArray:
     """Solve ``J step = rhs`` over the binding offers ``idx`` by preconditioned GMRES.
 
     Parameters
@@ -277,8 +294,9 @@ def newton_krylov_step(d, terms, idx: np.ndarray, rhs: FloatArray, *,
         The binding offers.
     rhs : (B,) float array
         Minus the log excess demand of those offers.
-    rtol : float
-        GMRES's relative residual tolerance (inexact Newton).
+    rtol : float, optional
+        GMRES's relative residual tolerance (inexact Newton); by default
+        :func:`forcing_term` of ``rhs``.
 
     Returns
     -------
@@ -289,6 +307,7 @@ def newton_krylov_step(d, terms, idx: np.ndarray, rhs: FloatArray, *,
     n = idx.size
     op = LinearOperator((n, n), matvec=jac.matvec, dtype=np.float64)
     precond = LinearOperator((n, n), matvec=jac.precondition, dtype=np.float64)
+    rtol = forcing_term(rhs) if rtol is None else rtol
     sol, _ = gmres(op, rhs, M=precond, rtol=rtol, restart=GMRES_RESTART,
                    maxiter=GMRES_MAXITER)
     return sol

@@ -136,3 +136,17 @@ def test_the_world_month_clears_by_krylov_to_the_same_prices(monkeypatch):
     assert_allclose(fast.price, dense.price, rtol=20 * settings["tol"])
     assert_allclose(fast.offer_tokens, dense.offer_tokens, rtol=20 * settings["tol"],
                     atol=1e-9 * supply.capacity.max())
+
+
+def test_the_inner_tolerance_tightens_near_the_equilibrium():
+    """Loose (FORCING_MAX) while some offer's log excess demand exceeds FORCING_GAP, the
+    tight GMRES_RTOL closer in; and the loose solve's residual meets it."""
+    far = np.array([0.01, -2 * krylov.FORCING_GAP])
+    near = np.array([0.01, -0.5 * krylov.FORCING_GAP])
+    assert krylov.forcing_term(far) == krylov.FORCING_MAX
+    assert krylov.forcing_term(near) == krylov.GMRES_RTOL < krylov.FORCING_MAX
+    d, active, idx, rng = _binding(5, (0.5, 0.7))
+    rhs = rng.normal(0.0, 1.0, idx.size)
+    step = krylov.newton_krylov_step(d, active, idx, rhs)
+    jac = _jacobian_parts(d, active, idx).dense()
+    assert np.linalg.norm(jac @ step - rhs) <= 1.01 * krylov.FORCING_MAX * np.linalg.norm(rhs)
