@@ -62,7 +62,8 @@ class KrylovJacobian:
     rows of ``st`` (the shares, transposed) of each nest with a binding offer, and its
     nest number. :meth:`matvec` and :meth:`precondition` take and return vectors in the
     order of ``idx``. ``J = -diag(own) + diag(1 / q) S^T diag(vol) (V^T + N)``; the weights
-    below are per class (A,) or per class and nest (A, G).
+    below are per class (A,) or per class and nest (A, G), over the classes that buy
+    anything (a class of zero volume adds nothing to ``J``).
     """
 
     idx: np.ndarray  # (B,) binding offers, original order
@@ -139,13 +140,14 @@ class KrylovJacobian:
         return np.column_stack([self.matvec(e) for e in np.eye(self.size)])
 
 
-def _gather_transposed(shares: FloatArray, cols: np.ndarray, dtype) -> FloatArray:
-    """``shares[:, cols].T`` as a C-ordered ``dtype`` array, gathered in class blocks."""
-    n_rows = shares.shape[0]
-    out = np.empty((cols.size, n_rows), dtype=dtype)
-    for lo in range(0, n_rows, _GATHER_BLOCK):  # blocks of classes, for the cache
-        hi = min(lo + _GATHER_BLOCK, n_rows)
-        out[:, lo:hi] = np.take(shares[lo:hi], cols, axis=1).T
+def _gather_transposed(shares: FloatArray, rows: np.ndarray, cols: np.ndarray,
+                       dtype) -> FloatArray:
+    """``shares[rows][:, cols].T`` as a C-ordered ``dtype`` array, gathered in blocks of
+    classes (each block's rows fit in cache while they are transposed)."""
+    out = np.empty((cols.size, rows.size), dtype=dtype)
+    for lo in range(0, rows.size, _GATHER_BLOCK):
+        hi = min(lo + _GATHER_BLOCK, rows.size)
+        out[:, lo:hi] = np.take(shares[rows[lo:hi]], cols, axis=1).T
     return out
 
 
@@ -167,29 +169,34 @@ def krylov_jacobian(d, terms, idx: np.ndarray) -> KrylovJacobian:
               for a, b in zip(np.r_[0, cut], np.r_[cut, idx.size], strict=True)]
     cols = idx[order]
     q = d.offer_demand[cols]
-    alpha = terms.alpha[:, 0]
-    rho = terms.rho[:, 0]
-    capped = d.capped_fraction[d.rows]
-    eps_eff = terms.eps * (1 - capped) + capped
     vol = d.class_volume[d.rows]
     inv_q = 1.0 / np.where(q > 0, q, 1.0)
-    own = (((alpha / rho) * vol) @ d.shares)[cols] * inv_q
+    own = (((terms.alpha[:, 0] / terms.rho[:, 0]) * vol) @ d.shares)[cols] * inv_q
+    # Classes buying nothing add nothing to J (every term is scaled by their volume):
+    # the operator holds the others only (the "classes" below).
+    live = np.flatnonzero(vol > 0)
+    vol = vol[live]
+    alpha = terms.alpha[live, 0]
+    rho = terms.rho[live, 0]
+    capped = d.capped_fraction[d.rows[live]]
+    eps_eff = terms.eps[live] * (1 - capped) + capped
     single = vol.max(initial=0.0) * inv_q.max(initial=0.0) < _SINGLE_RANGE
     dt = np.float32 if single else np.float64
-    st = _gather_transposed(d.shares, cols, dt)
+    st = _gather_transposed(d.shares, live, cols, dt)
     forward = alpha - eps_eff
     nested = d.nest_share is not None
     within = None
     if nested:
-        ns = d.nest_share  # (A, G)
+        ns = d.nest_share[live]  # (A, G)
         with np.errstate(divide="ignore", over="ignore"):
             within = np.where(ns > 0, (alpha * (1.0 / rho - 1.0))[:, None] / ns, 0.0)
         within = np.where(np.isfinite(within), within, 0.0)
     capped_paid = s_paid = nest_weight = None
-    capped_rows = np.flatnonzero(capped > 0)
+    capped_rows = np.flatnonzero(capped > 0)  # among the live classes
     if capped_rows.size and d.mean_paid is not None:
+        at = live[capped_rows]  # the same classes among the active ones
         f = capped[capped_rows]
-        m = d.mean_paid[capped_rows]
+        m = d.mean_paid[at]
         inv_m = 1.0 / np.where(m > 0, m, 1.0)
         a_r, rho_r = alpha[capped_rows], rho[capped_rows]
         forward = forward.copy()
@@ -197,16 +204,14 @@ def krylov_jacobian(d, terms, idx: np.ndarray) -> KrylovJacobian:
         capped_paid = -f * (1.0 - a_r / rho_r)
         tariffed = terms.kernel.tariffed
         # S pi / m: each offer's share of the class's spending, in [0, 1] (scale-free)
-        paid = d.price[cols] * (terms.tariff_factor[np.ix_(capped_rows, cols)] if tariffed
-                                else 1.0)
+        paid = d.price[cols] * (terms.tariff_factor[np.ix_(at, cols)] if tariffed else 1.0)
+        shares_r = d.shares[at]
         with np.errstate(over="ignore", invalid="ignore"):
-            s_paid = np.take(d.shares[capped_rows], cols, axis=1) * paid * inv_m[:, None]
+            s_paid = np.take(shares_r, cols, axis=1) * paid * inv_m[:, None]
         s_paid = np.where(np.isfinite(s_paid), s_paid, 0.0).astype(dt, copy=False)
         if nested:
             # the class's mean price paid within each nest over its mean price paid
-            full_paid = d.price[None, :] * (terms.tariff_factor[capped_rows] if tariffed
-                                            else 1.0)
-            shares_r = d.shares[capped_rows]
+            full_paid = d.price[None, :] * (terms.tariff_factor[at] if tariffed else 1.0)
             spent = _nest_sums(shares_r * full_paid, terms)
             held = _nest_sums(shares_r, terms)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
