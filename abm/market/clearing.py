@@ -726,6 +726,11 @@ def _newton_solve(d: _Demand, terms: ChoiceTerms, binding: np.ndarray,
     if idx.size == 0:
         return step, None
     n = idx.size
+    if n > _DENSE_ASSEMBLY_MAX and terms.alpha.shape[0] > _WOODBURY_MAX_CLASSES:
+        from abm.market.krylov import newton_krylov_step  # matrix-free (issue 12)
+
+        step[idx] = newton_krylov_step(d, terms, idx, -residual[idx])
+        return step, None
     single = _DENSE_NEWTON_MAX < n <= _DENSE_ASSEMBLY_MAX and n >= _SINGLE_PRECISION_MIN
     parts = _jacobian_parts(d, terms, idx, single=single)
     rhs = -residual[idx]
