@@ -37,6 +37,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, gmres
 
+# clearing imports this module inside _newton_solve, never at its top, so no cycle
+from abm.market.clearing import _nest_sums
+
 FloatArray = np.ndarray
 
 #: Tightest relative residual at which the inner GMRES solve stops (inexact Newton).
@@ -223,12 +226,6 @@ def krylov_jacobian(d, terms, idx: np.ndarray) -> KrylovJacobian:
                          capped_paid, s_paid, nest_weight, within)
     jac.blocks.extend(_inverse_blocks(jac))
     return jac
-
-
-def _nest_sums(values: FloatArray, terms) -> FloatArray:
-    """Sum of ``values`` (R, O) over the offers of each nest: (R, G)."""
-    ordered = values if terms.perm is None else np.take(values, terms.perm, axis=1)
-    return np.add.reduceat(ordered, terms.starts, axis=1)
 
 
 def _inverse_blocks(jac: KrylovJacobian) -> list[FloatArray]:
