@@ -104,8 +104,9 @@ def market_rows(market: np.ndarray, n_markets: int, provider: np.ndarray,
 class MonthColumns:
     """One table's columns, month by month, packed: each month's float64 columns in one 2-D
     array (a pandas DataFrame per month cost ~2 ms at default size, most of the recorder's
-    time; a list of small arrays per column pinned the heap, ~250 MB of peak RSS at
-    ``world_xl``), other columns (integers, strings) as given. :meth:`frame` builds the
+    time), other columns (integers, strings) as given. (The peak-RSS growth once blamed on
+    keeping small arrays per month was a reference cycle in the clearing kernel, since
+    broken: see ``abm.market.clearing._Kernel``.) :meth:`frame` builds the
     table once: the same values, dtypes and column order as concatenating one DataFrame
     per month (``ignore_index``), tested.
 
