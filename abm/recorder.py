@@ -186,7 +186,6 @@ class Recorder:
     def access(res, demand, layout, n_nat: int) -> dict[str, np.ndarray]:
         """Per nation (N,): tokens, demand, unserved, priced out, scarcity gap (M tokens)."""
         n_user = layout.n_user_segments
-        seg_nat = layout.segment_nation
         cls = demand.segment_class
         price = res.class_effective_price
         # Segments with no admissible offer: their demand at the price their nation's
@@ -219,18 +218,10 @@ class Recorder:
             unserved[hit] = rationed[hit] + lost
             latent = latent.copy()
             latent[hit] = latent[hit] + lost
-        user_nat = seg_nat[:n_user]  # user segments come first, startups after
-        shape = layout.user_shape
-
-        def by_nation(v):
-            if shape is not None:  # np.bincount's bits, ~5x faster (abm.economy.segment_sums)
-                return segment_sums.by_nation(v, shape)
-            return np.bincount(user_nat, weights=v, minlength=n_nat)
-
-        tokens_all = res.segment_tokens
-        tokens_nat = segment_sums.with_startups(by_nation(tokens_all[:n_user]),
-                                                seg_nat[n_user:], tokens_all[n_user:])
-        return {"tokens": tokens_nat,
+        # user segments come first, startups after
+        sums = segment_sums.UserSums(layout, n_nat)
+        by_nation = sums.by_nation
+        return {"tokens": sums.all_by_nation(res.segment_tokens),
                 "demand": by_nation(at_clearing), "unserved": by_nation(unserved),
                 "priced_out": by_nation(budget), "gap": by_nation(gap),
                 "latent": by_nation(latent)}
@@ -270,28 +261,13 @@ class Recorder:
         tpc = acc["tokens"] * 1e6 / geo.population  # tokens per person per month
         # (user segments in blocks: np.bincount's sums, faster: abm.economy.segment_sums)
         n_user = layout.n_user_segments
-        shape = layout.user_shape
-        seg_nat = layout.segment_nation[:n_user]
-        grp = layout.segment_group[:n_user]
         g = cfg.size.income_groups
-        spending = res.segment_spending
-        if shape is not None:
-            spend_nat = segment_sums.with_startups(
-                segment_sums.by_nation(spending[:n_user], shape),
-                layout.segment_nation[n_user:], spending[n_user:])
-        else:
-            spend_nat = np.bincount(layout.segment_nation, weights=spending, minlength=n_nat)
+        sums = segment_sums.UserSums(layout, n_nat, g)
+        spend_nat = sums.all_by_nation(res.segment_spending)
 
         # inequality over (nation, income group) cells of users
-        if shape is not None:
-            cell_tok = segment_sums.by_cell(res.segment_tokens[:n_user], shape)
-            cell_pop = segment_sums.by_cell(demand.population[:n_user], shape)
-        else:
-            cell = seg_nat * g + grp
-            cell_tok = np.bincount(cell, weights=res.segment_tokens[:n_user],
-                                   minlength=n_nat * g)
-            cell_pop = np.bincount(cell, weights=demand.population[:n_user],
-                                   minlength=n_nat * g)
+        cell_tok = sums.by_cell(res.segment_tokens[:n_user])
+        cell_pop = sums.by_cell(demand.population[:n_user])
         cell_tpc = _div(cell_tok, cell_pop)
         any_tokens = cell_tok.sum() > 0
         theil = metrics.theil(cell_tpc, weights=cell_pop, groups=np.repeat(np.arange(n_nat), g)) \
@@ -449,12 +425,8 @@ class Recorder:
         user_spend = res.segment_spending[:n_user]
 
         def paid(group):
-            if shape is not None:
-                return _div(segment_sums.by_nation_in_group(user_spend, shape, group),
-                            segment_sums.by_nation_in_group(user_tok, shape, group))
-            mask = grp == group
-            return _div(np.bincount(seg_nat[mask], weights=user_spend[mask], minlength=n_nat),
-                        np.bincount(seg_nat[mask], weights=user_tok[mask], minlength=n_nat))
+            return _div(sums.by_nation_in_group(user_spend, group),
+                        sums.by_nation_in_group(user_tok, group))
 
         self.rows_nations.append({
             "month": np.full(n_nat, month),

@@ -96,3 +96,65 @@ def with_startups(user_sums: np.ndarray, index: np.ndarray, values: np.ndarray) 
     out = np.array(user_sums, dtype=float)
     np.add.at(out, np.asarray(index, dtype=np.intp), np.asarray(values, dtype=float))
     return out
+
+
+class UserSums:
+    """Sums over a demand book's segments by nation, cell, class and nation-in-group, in
+    segment order, for a :class:`abm.economy.exchange.DemandLayout`: the block sums above
+    when the layout gives its ``user_shape``, ``np.bincount`` (the same bits, the reference
+    they are tested against) when it does not.
+
+    Parameters
+    ----------
+    layout : DemandLayout
+        Segment nations and income groups (users first, startups after), ``n_user_segments``
+        and ``user_shape`` (or None).
+    n_nat : int
+        Nations.
+    n_groups : int, optional
+        Income groups; needed only by :meth:`by_cell` without ``user_shape``.
+    """
+
+    def __init__(self, layout, n_nat: int, n_groups: int | None = None) -> None:
+        self.shape = layout.user_shape
+        self.n_user = layout.n_user_segments
+        self.nation = layout.segment_nation
+        self.group = layout.segment_group[:self.n_user]
+        self.n_nat, self.n_groups = n_nat, n_groups
+
+    def by_nation(self, values: np.ndarray) -> np.ndarray:
+        """Per nation (N,) over the user segments (``values`` one per user segment)."""
+        if self.shape is not None:
+            return by_nation(values, self.shape)
+        return np.bincount(self.nation[:self.n_user], weights=values, minlength=self.n_nat)
+
+    def all_by_nation(self, values: np.ndarray) -> np.ndarray:
+        """Per nation (N,) over every segment, users then startups (``values`` one each)."""
+        if self.shape is not None:
+            return with_startups(by_nation(values[:self.n_user], self.shape),
+                                 self.nation[self.n_user:], values[self.n_user:])
+        return np.bincount(self.nation, weights=values, minlength=self.n_nat)
+
+    def by_cell(self, values: np.ndarray) -> np.ndarray:
+        """Per (nation, income group) cell (N * G,), nation-major, over the user segments.
+
+        Raises
+        ------
+        ValueError
+            Without ``user_shape``, if ``n_groups`` was not given.
+        """
+        if self.shape is not None:
+            return by_cell(values, self.shape)
+        if self.n_groups is None:
+            raise ValueError("n_groups: needed for cell sums when the layout has no "
+                             "user_shape")
+        cell = self.nation[:self.n_user] * self.n_groups + self.group
+        return np.bincount(cell, weights=values, minlength=self.n_nat * self.n_groups)
+
+    def by_nation_in_group(self, values: np.ndarray, group: int) -> np.ndarray:
+        """Per nation (N,) over the user segments of income ``group`` only."""
+        if self.shape is not None:
+            return by_nation_in_group(values, self.shape, group)
+        mask = self.group == group
+        return np.bincount(self.nation[:self.n_user][mask], weights=values[mask],
+                           minlength=self.n_nat)

@@ -66,3 +66,33 @@ def test_wrong_lengths_and_groups_are_refused():
         ss.by_nation_in_group(np.zeros(12), (2, 3, 2), 3)
     with pytest.raises(ValueError, match="blocks, members, inner"):
         ss.ordered_sums(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 2), (3, 4, 6), (7, 2, 10)])
+def test_user_sums_give_the_same_bits_with_and_without_the_block_layout(shape):
+    """UserSums dispatches to the block sums when the layout has ``user_shape`` and to
+    np.bincount when it does not: every method gives the same bits either way, the startup
+    tail included."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(sum(shape))
+    nation, group, _ = _index(shape)
+    n_start = 5
+    start_nat = rng.integers(0, shape[0], n_start)
+    layout = SimpleNamespace(segment_nation=np.r_[nation, start_nat],
+                             segment_group=np.r_[group, -np.ones(n_start, int)],
+                             n_user_segments=nation.size, user_shape=shape)
+    blocks = ss.UserSums(layout, shape[0], shape[1])
+    plain = ss.UserSums(SimpleNamespace(**{**vars(layout), "user_shape": None}),
+                        shape[0], shape[1])
+    users, every = _values(rng, nation.size), _values(rng, nation.size + n_start)
+    pairs = [(blocks.by_nation(users), plain.by_nation(users)),
+             (blocks.all_by_nation(every), plain.all_by_nation(every)),
+             (blocks.by_cell(users), plain.by_cell(users))]
+    pairs += [(blocks.by_nation_in_group(users, g), plain.by_nation_in_group(users, g))
+              for g in range(shape[1])]
+    for fast, slow in pairs:
+        assert fast.tobytes() == slow.tobytes()
+    with pytest.raises(ValueError, match="n_groups"):
+        ss.UserSums(SimpleNamespace(**{**vars(layout), "user_shape": None}),
+                    shape[0]).by_cell(users)
