@@ -257,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "outputs/discover[-small]").parse_args(argv)
     out = est.study_out(args, DEFAULT_OUT)
     try:
+        est.require_extras("analysis.discover", ("ema_workbench",))
         d = run(est.study_options(args), args.preset)
         write(d, out)
     except ExperimentError as exc:

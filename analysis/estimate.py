@@ -597,16 +597,37 @@ def study_parser(command: str, description: str, preset_help: str,
     out_default : the default output directory as shown in ``--help``.
     """
     p = argparse.ArgumentParser(prog=f"python -m {command}", description=description)
-    p.add_argument("--preset", choices=PRESETS, default="small", help=preset_help)
+    p.add_argument("--preset", choices=PRESETS, default="small",
+                   help=f"{preset_help}; default small")
     p.add_argument("--launcher", choices=ex.LAUNCHERS, default="basic",
                    help="Hydra launcher of the sweeps (default basic)")
-    p.add_argument("--jobs", type=int, default=-1, help="joblib n_jobs (-1: every core)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="joblib n_jobs (default -1: every core)")
     p.add_argument("--hydra-arg", action="append", default=[],
                    help="extra Hydra override for the sweeps (repeatable)")
     p.add_argument("--cache", default=None, help="experiment cache (default outputs/cache)")
     p.add_argument("--out", default=None, help=f"output directory (default {out_default})")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p
+
+
+def require_extras(command: str, modules: Sequence[str]) -> None:
+    """Refuse to start a study whose libraries (the ``estimate`` extras) are missing, before
+    any run: they are imported only at the fit or PRIM stage, minutes in.
+
+    Raises
+    ------
+    ExperimentError
+        Naming the missing modules and how to install them.
+    """
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ExperimentError(
+            f"{command} needs {', '.join(missing)} (the project's `estimate` extras), not "
+            "installed in this environment: run `make setup-estimate` (or `pip install -e "
+            "'.[estimate]'`), or use `make estimate` / `make discover`, which install them")
 
 
 def study_options(args: argparse.Namespace) -> Options:
@@ -638,6 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = study_out(args, DEFAULT_OUT)
     try:
+        require_extras("analysis.estimate", ("sklearn", "emcee"))
         rep = run(study_options(args), args.preset, out,
                   Path(args.calibration_dir) if args.calibration_dir else None)
     except ExperimentError as exc:

@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time the first N rows (default %(const)s) of the default "
                              "Sobol design on 2 joblib workers and extrapolate to all 1,280 "
                              "(minutes)")
-    parser.add_argument("--csv", metavar="FILE")
+    parser.add_argument("--csv", metavar="FILE", help="also write the table rows to FILE")
     args = parser.parse_args(argv)
     if args.sobol is not None:  # refused now, not after minutes of the other rows
         design = len(sobol_design()[1])

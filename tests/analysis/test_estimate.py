@@ -175,3 +175,25 @@ def test_new_estimates_change_no_run_hash(tmp_path, monkeypatch):
         (tmp_path / "estimated.csv").write_text("parameter\n")
         cal.clear_cache()
         sources.data_files(tmp_path)
+
+
+@pytest.mark.parametrize("module, command", [("analysis.estimate", "sklearn"),
+                                             ("analysis.discover", "ema_workbench")])
+def test_a_study_without_its_extras_is_refused_before_any_run(module, command, monkeypatch,
+                                                              capsys):
+    """Without the `estimate` extras the study stops at once, naming what is missing and how
+    to install it (they are imported only at the fit / PRIM stage, minutes in)."""
+    import importlib
+    import importlib.util
+
+    missing = command
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == missing else real(name, *a))
+    study = importlib.import_module(module)
+    ran = []
+    monkeypatch.setattr(study, "run", lambda *a, **k: ran.append(a))
+    assert study.main(["--quiet"]) == 2
+    assert ran == []
+    err = capsys.readouterr().err
+    assert missing in err and "make setup-estimate" in err
