@@ -144,6 +144,16 @@ class ChoiceTerms:
         """The factorised choice weights of these terms (:class:`_Kernel`)."""
         return _Kernel(self)
 
+    def __getstate__(self) -> dict:
+        # the cached kernel holds these terms by a weak reference, which neither pickle nor
+        # deepcopy can copy: a copy rebuilds its own kernel when it is first asked for
+        state = dict(self.__dict__)
+        state.pop("kernel", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     def rows(self, rows: np.ndarray) -> ChoiceTerms:
         """The same terms restricted to the classes ``rows``."""
         return replace(self, allowed=self.allowed[rows], tariff_factor=self.tariff_factor[rows],

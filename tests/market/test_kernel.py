@@ -415,3 +415,22 @@ def test_choice_terms_and_their_kernel_are_freed_without_the_cyclic_collector():
         gc.enable()
     with pytest.raises(RuntimeError, match="no longer exist"):
         kernel.choice(supply.ask * 1.5)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_choice_terms_copy_after_their_kernel_was_built(how):
+    """A copy drops the cached kernel (its weak reference cannot be copied) and builds its
+    own on first use, with the same choice shares."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(1)
+    supply, demand = random_market(rng, n_offers=25, n_classes=20, nesting=(0.3, 0.3))
+    terms = choice_terms(supply, demand)
+    price = supply.ask * 1.5
+    shares = terms.kernel.choice(price)
+    twin = pickle.loads(pickle.dumps(terms)) if how == "pickle" else copy.deepcopy(terms)
+    assert "kernel" not in twin.__dict__
+    assert twin.kernel.terms is twin and terms.kernel.terms is terms
+    for a, b in zip(shares, twin.kernel.choice(price), strict=True):
+        assert np.array_equal(a, b)
