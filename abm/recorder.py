@@ -108,7 +108,8 @@ class MonthColumns:
     keeping small arrays per month was a reference cycle in the clearing kernel, since
     broken: see ``abm.market.clearing._Kernel``.) :meth:`frame` builds the
     table once: the same values, dtypes and column order as concatenating one DataFrame
-    per month (``ignore_index``), tested.
+    per month (``ignore_index``), tested; except that a month without rows changes no
+    dtype (pandas makes such a column object). Columns are copied when appended.
 
     Every month must give the same column names in the same order.
 
@@ -143,10 +144,12 @@ class MonthColumns:
         for k, v in values.items():
             arr = np.asarray(v) if isinstance(v, list) and not (v and isinstance(v[0], str)) \
                 else v
+            if isinstance(arr, np.ndarray) and arr.dtype == object and isinstance(v, list):
+                arr = pd.Series(v).to_numpy()  # pandas's inference: [1.0, None] is NaN
             if isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.ndim == 1:
                 floats[k] = len(floats)
-            else:
-                other[k] = arr
+            else:  # a copy: the caller may reuse its array next month
+                other[k] = arr.copy() if isinstance(arr, np.ndarray) else arr
         n = lengths.pop()
         block = np.empty((len(floats), n))
         for k, j in floats.items():
@@ -157,10 +160,13 @@ class MonthColumns:
         """The whole table (an empty DataFrame before the first month)."""
         if not self._months:
             return pd.DataFrame()
+        # a month without rows adds none and leaves the dtypes alone (pandas's concat would
+        # turn a string or integer column object for it)
+        months = [m for m in self._months if m[0] > 0] or self._months
         data = {}
         for k in self.names:
             parts = [other[k] if k in other else block[floats[k]]
-                     for _, block, other, floats in self._months]
+                     for _, block, other, floats in months]
             if all(isinstance(p, list) for p in parts):
                 data[k] = [x for p in parts for x in p]
             else:

@@ -47,3 +47,37 @@ def test_store_refuses_a_month_with_other_columns_or_ragged_lengths():
     with pytest.raises(ValueError, match="same length"):
         store.append({"a": np.zeros(2), "b": ["x"]})
     assert len(store) == 1
+
+
+def test_a_month_without_rows_adds_none_and_changes_no_dtype():
+    months = [{"name": ["a", "b"], "v": np.array([1.0, 2.0]), "i": np.array([1, 2])},
+              {"name": [], "v": np.array([]), "i": np.array([], dtype=np.int64)},
+              {"name": ["c"], "v": np.array([3.0]), "i": np.array([3])}]
+    store = MonthColumns()
+    for m in months:
+        store.append(m)
+    got = store.frame()
+    expected = pd.concat([pd.DataFrame(m) for m in months if len(m["v"])], ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    only_empty = MonthColumns()
+    only_empty.append({"v": np.array([]), "name": []})
+    assert list(only_empty.frame().columns) == ["v", "name"] and len(only_empty.frame()) == 0
+
+
+def test_a_missing_value_in_a_list_is_nan_as_in_a_monthly_frame():
+    months = [{"v": [1.0, None], "n": [1, None]}, {"v": [2.0, 3.0], "n": [4, 5]}]
+    store = MonthColumns()
+    for m in months:
+        store.append(m)
+    expected = pd.concat([pd.DataFrame(m) for m in months], ignore_index=True)
+    pd.testing.assert_frame_equal(store.frame(), expected, check_exact=True)
+    assert store.frame()["v"].dtype == np.float64
+
+
+def test_appended_columns_are_copies_not_the_callers_arrays():
+    ints, floats = np.array([1, 2]), np.array([0.5, 1.5])
+    store = MonthColumns()
+    store.append({"i": ints, "f": floats})
+    ints[0], floats[0] = 99, 99.0
+    got = store.frame()
+    assert got["i"].tolist() == [1, 2] and got["f"].tolist() == [0.5, 1.5]
