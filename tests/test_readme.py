@@ -142,7 +142,7 @@ def test_readme_blocks_run_as_printed(checkout):
             if "quicklook" not in p.parts] == ["months=36,seed=4,size=small"]
     assert _complete_runs(out / "runs" / "baseline")[0].parent.name == "default"
     named = {p.parent.name for p in _complete_runs(out / "runs" / "baseline")}
-    assert "demand.elasticity=1.5,months=24,open_source.lag_months=12,size=small" in named
+    assert "demand.elasticity=0.4,months=24,open_source.lag_months=12,size=small" in named
     assert len(_complete_runs(out / "multirun" / "demo")) == 4
     assert len(_complete_runs(out / "multirun" / "demo-joblib")) == 4  # its own directory
     assert (out / "multirun" / "demo" / "summary.parquet").is_file()
