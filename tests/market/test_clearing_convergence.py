@@ -24,7 +24,7 @@ def _stiff_book(seed: int, tightness: float):
 @pytest.mark.parametrize("seed", range(8))
 def test_inelastic_books_short_of_capacity_clear_within_the_models_round_limit(seed):
     supply, demand = _stiff_book(seed, tightness=5.0)
-    result = clear(supply, demand, tol=1e-7, max_rounds=80)  # conf/market: 80 rounds
+    result = clear(supply, demand, tol=1e-7, max_rounds=80)  # well within market.max_rounds
     assert result.converged, f"seed {seed}: not cleared in {result.rounds} rounds"
     binding = result.price > supply.ask * (1 + 1e-9)
     assert binding.any()
@@ -64,3 +64,24 @@ def test_a_short_step_is_unchanged_and_non_finite_entries_are_no_step():
     assert bounded[0] == 0.0
     assert np.abs(bounded).max() <= clearing._MAX_STEP
     assert bounded[2] > 0 > bounded[3]
+
+
+def test_the_default_round_limit_clears_books_that_need_more_than_80_rounds():
+    """``market.max_rounds`` is a guard, not a budget: the stiffest books (inelastic demand
+    20x short of capacity, sharp choice) need 80-160 rounds and clear within the default,
+    where the old default of 80 left them rationed at non-equilibrium prices."""
+    from abm.config import parameter_table
+
+    table = parameter_table()
+    default = int(table.loc[(table["group"] == "market") & (table["name"] == "max_rounds"),
+                            "value"].iloc[0])
+    needed = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        supply, demand = random_market(rng, tightness=20.0, elasticity=(0.05, 0.07),
+                                       choice_sensitivity=(10.0, 30.0), nesting=(0.3, 0.7),
+                                       n_offers=40, n_classes=30)
+        result = clear(supply, demand, tol=1e-7, max_rounds=default)
+        assert result.converged, f"seed {seed}: not cleared in {result.rounds} rounds"
+        needed.append(result.rounds)
+    assert max(needed) > 80  # the old default would have rationed at least one of them
