@@ -27,6 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from abm import calibration
 from abm.agents import Hyperscaler, Nation, OpenSourceLab, Startup, UserPopulation
+from abm.agents.user_population import draw_shocks
 from abm.config import validate
 from abm.economy import accounts, capital, entry, exchange, frontier, technology, training
 from abm.economy.calibrate import calibrate
@@ -238,12 +239,13 @@ class ComputeEconomy(mesa.Model):
             level = lab.release(m, self.frontier_level_at)
             if level is not None and (self.open_level is None or level > self.open_level):
                 self.open_level = level
-        for up in self.users:
-            up.draw_shock(cfg.demand.shock_sd, cfg.demand.shock_persistence)
+        draw_shocks(self.users, self.rng, cfg.demand.shock_sd, cfg.demand.shock_persistence)
         domestic = np.bincount(self.fleet.nation, weights=self.fleet.shells
                                + self.fleet.shell_pipeline.sum(axis=0), minlength=self.geo.n)
-        for n in self.nations:
-            n.adapt_policy(cfg.policy, domestic[n.index] > 0)
+        if cfg.policy.adaptive:  # (only a nation with domestic capacity can localise)
+            for n in self.nations:
+                if domestic[n.index] > 0:
+                    n.adapt_policy(cfg.policy, True)
         return self.month_state(m)
 
     def step(self) -> None:

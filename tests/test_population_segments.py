@@ -97,3 +97,33 @@ def test_nations_with_different_income_groups_are_refused():
     with pytest.raises(ValueError, match="same number of income groups"):
         population_segments(users, np.ones(2), np.array([0.5, 0.5]), 0.01,
                             np.zeros((len(users), 2)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_draw_shocks_equal_each_populations_draw_bit_for_bit(seed):
+    """The vectorised AR(1) draw takes the model RNG's numbers in the same order as one
+    scalar draw per population, and leaves the RNG in the same state."""
+    from abm.agents.user_population import draw_shocks
+
+    cfg = RunConfig()
+    cfg.months = 1
+    cfg.size.name = "small"
+    model = ComputeEconomy(validate(cfg))
+    users = model.users
+    start = np.random.default_rng(seed).normal(0.0, 0.4, len(users))
+    sd, persistence = 0.07 * (seed + 1), 0.9 - 0.2 * seed
+    for u, x in zip(users, start, strict=True):
+        u.log_shock = float(x)
+    model.rng = np.random.default_rng(seed)
+    for u in users:
+        u.draw_shock(sd, persistence)
+    one_by_one = [u.log_shock for u in users]
+    after_one_by_one = model.rng.standard_normal()
+    for u, x in zip(users, start, strict=True):
+        u.log_shock = float(x)
+    model.rng = np.random.default_rng(seed)
+    draw_shocks(users, model.rng, sd, persistence)
+    assert np.array(one_by_one).tobytes() == np.array([u.log_shock for u in users]).tobytes()
+    assert all(type(u.log_shock) is float for u in users)
+    assert model.rng.standard_normal() == after_one_by_one
+    draw_shocks([], model.rng, sd, persistence)  # nobody to draw for: no draw

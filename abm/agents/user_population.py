@@ -109,6 +109,23 @@ def _stacked(users: list[UserPopulation]) -> tuple[np.ndarray, np.ndarray, np.nd
     return stacks
 
 
+def draw_shocks(users: list[UserPopulation], rng: np.random.Generator, sd: float,
+                persistence: float) -> None:
+    """:meth:`UserPopulation.draw_shock` for every population, in list order, at once.
+
+    One ``rng.standard_normal(len(users))`` gives the draws that ``len(users)`` scalar calls
+    would, in the same order, and the AR(1) update is the same two products and a sum per
+    element, so every shock has the same bits (tested).
+    """
+    if not users:
+        return
+    z = rng.standard_normal(len(users))
+    old = np.array([u.log_shock for u in users], dtype=float)
+    new = persistence * old + sd * z
+    for u, value in zip(users, new.tolist(), strict=True):
+        u.log_shock = value
+
+
 def population_segments(users: list[UserPopulation], need_per_usecase: np.ndarray,
                         usecase_share: np.ndarray, budget_share: float, carve: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

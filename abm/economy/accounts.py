@@ -26,9 +26,10 @@ def settle_providers(model, state, outcome, site_cost, rental) -> dict[str, np.n
     h = costs.HOURS_PER_MONTH
     # Shells nobody has wanted to fill for years are written off and their grid returned.
     impairment, freed_mw = fleet.abandon_idle_shells(int(s.stranded_shell_months))
-    for n, mw in zip(model.nations, np.bincount(fleet.nation, weights=freed_mw * s.pue,
-                                                minlength=len(model.nations)), strict=True):
-        n.grid_headroom_mw += float(mw)
+    returned_mw = np.bincount(fleet.nation, weights=freed_mw * s.pue,
+                              minlength=len(model.nations))
+    for i in np.flatnonzero(returned_mw):
+        model.nations[i].grid_headroom_mw += float(returned_mw[i])
     installed = fleet.installed
     load = site_load(outcome.busy_h100e, fleet.training, installed)
     kw = fleet.kw_per_h100e(state.kw_per_h100e_new)
@@ -49,7 +50,7 @@ def settle_providers(model, state, outcome, site_cost, rental) -> dict[str, np.n
     chips_needed = (np.minimum(building, fleet.empty_shell_mw(fleet.shell_pipeline.shape[0]))
                     * 1000.0
                     / state.kw_per_h100e_new * model.expectations.chip_price[pool.astype(int)])
-    sums = {name: per_provider(v) for name, v in (
+    sums = {name: per_provider(v).tolist() for name, v in (  # (Python floats: the same bits)
         ("revenue", outcome.revenue.sum(axis=1)), ("rental", rental.site_income),
         ("energy", energy_cost), ("opex", opex), ("depreciation", depreciation),
         ("committed", chips_needed))}

@@ -244,9 +244,10 @@ def invest(model, state, outcome, site_cost, rental, chip_clear) -> dict:
     funds = np.array([p.available_funds for p in providers])
     it_mw *= scale_to_budget(commit, fleet.provider, funds)
     shell_spend = it_mw * 1000.0 * state.shell_cost_per_kw
-    for n, mw in zip(model.nations, np.bincount(fleet.nation, weights=it_mw * s.pue,
-                                                minlength=geo.n), strict=True):
-        n.reserve_power(float(mw))
+    facility_mw = np.bincount(fleet.nation, weights=it_mw * s.pue, minlength=geo.n)
+    # (a nation building nothing reserves nothing: its head-room, never negative, is kept)
+    for i in np.flatnonzero(facility_mw > 0):
+        model.nations[i].reserve_power(float(facility_mw[i]))
     fleet.order_shells(it_mw, shell_spend)
     for p in providers:
         p.capex = 0.0

@@ -28,31 +28,33 @@ def own_price_elasticity(result: ClearingResult, supply: SupplyBook,
     shares = result.class_shares  # (C, O)
     provider = supply.provider
     # S_f,c: each provider's total share of each class (offers grouped by provider, one pass
-    # over classes x offers), broadcast back to its offers.
+    # over classes x offers).
     order = np.argsort(provider, kind="stable")
     sorted_p = provider[order]
     starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
-    grouped = shares if (order[1:] > order[:-1]).all() else np.take(shares, order, axis=1)
-    group_of = np.cumsum(np.r_[0, sorted_p[1:] != sorted_p[:-1]])[np.argsort(order)]
+    in_place = bool((order[1:] > order[:-1]).all())
+    grouped = shares if in_place else np.take(shares, order, axis=1)
     by_firm = np.add.reduceat(grouped, starts, axis=1)  # (C, P)
-    alpha = demand.choice_sensitivity
-    eps = demand.elasticity
+    alpha = demand.choice_sensitivity[:, None]
+    # the elasticity of a firm's volume in each class, alpha (1 - S) + eps S (C, P): small,
+    # so it is formed before it is spread to the offers
+    firm_elasticity = alpha + (demand.elasticity[:, None] - alpha) * by_firm
     volume = result.class_offer_tokens
-    sold = volume.sum(axis=0) > 0
+    total = volume.sum(axis=0)
+    sold = total > 0
     if sold.all():
         weight = volume
     else:  # the unsold offers' columns from the shares (np.where's values, one column copy)
         weight = volume.copy()
         weight[:, ~sold] = shares[:, ~sold]
-    total = weight.sum(axis=0)
-    # sum_c weight (alpha (1 - S) + eps S) = alpha . weight + (eps - alpha) . (weight S):
-    # S_f,c broadcast to the offers into one buffer, then weighted in place
-    if grouped is shares:  # offers already grouped by provider: each firm's column repeated
-        weighted_share = np.repeat(by_firm, np.diff(np.r_[starts, sorted_p.size]), axis=1)
+        total = weight.sum(axis=0)
+    if in_place:  # offers already grouped by provider: each firm's column repeated
+        spread = np.repeat(firm_elasticity, np.diff(np.r_[starts, sorted_p.size]), axis=1)
     else:
-        weighted_share = np.take(by_firm, group_of, axis=1)  # (C, O)
-    np.multiply(weight, weighted_share, out=weighted_share)
-    weighted = alpha @ weight + (eps - alpha) @ weighted_share
+        group_of = np.cumsum(np.r_[0, sorted_p[1:] != sorted_p[:-1]])[np.argsort(order)]
+        spread = np.take(firm_elasticity, group_of, axis=1)  # (C, O)
+    # sum_c weight * elasticity, one pass and no product array
+    weighted = np.einsum("co,co->o", weight, spread)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = weighted / total
     return np.where(total > 0, out, np.inf)

@@ -128,9 +128,10 @@ def _reference_elasticity(shares, volume, provider, alpha, eps):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_elasticity_is_the_whole_matrix_formula_bit_for_bit(seed):
+def test_elasticity_is_the_whole_matrix_formula(seed):
     """Random books with unsold offers, offers nobody may buy and unsorted providers: the
-    buffered computation gives the reference's bits."""
+    fused computation (the firm elasticities spread to the offers and summed in one einsum)
+    gives the reference's values to rounding, and the same offers without pricing power."""
     from types import SimpleNamespace
 
     rng = np.random.default_rng(seed)
@@ -148,4 +149,5 @@ def test_elasticity_is_the_whole_matrix_formula_bit_for_bit(seed):
                                SimpleNamespace(provider=provider),
                                SimpleNamespace(choice_sensitivity=alpha, elasticity=eps))
     want = _reference_elasticity(shares, volume, provider, alpha, eps)
-    assert got.tobytes() == want.tobytes()
+    assert (np.isinf(got) == np.isinf(want)).all()
+    assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-13, atol=0.0)
