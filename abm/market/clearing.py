@@ -151,9 +151,6 @@ class ChoiceTerms:
         state.pop("kernel", None)
         return state
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
     def rows(self, rows: np.ndarray) -> ChoiceTerms:
         """The same terms restricted to the classes ``rows``."""
         return replace(self, allowed=self.allowed[rows], tariff_factor=self.tariff_factor[rows],
@@ -966,8 +963,8 @@ def _bounded(step: FloatArray) -> FloatArray:
     prices the Newton step did not ask for. With inelastic demand (elasticity ~0.06) the
     step is mostly a common rise in all prices, and a clipped one shifts the logit shares
     between offers by up to e^10: in 2 of the default Sobol design's first 32 runs months
-    failed to clear in ``market.max_rounds`` (52 of 132 months in one, which took 10x the
-    CPU of the others; ``tests/market/test_clearing_convergence.py``).
+    failed to clear in ``market.max_rounds`` (then 80; 52 of 132 months in one, which took
+    10x the CPU of the others; ``tests/market/test_clearing_convergence.py``).
 
     A Jacobian that overflowed (a nest share near 1e-300) gives inf/NaN entries: no step
     there, rather than NaN prices that no test could flag.
