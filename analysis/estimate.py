@@ -173,8 +173,8 @@ def screen(options: Options, preset_name: str, fit_targets: Sequence[emu.Target]
     ex.run_rows(exp, opts)
     res = ex.row_results(exp, run_outcomes, outcomes_key())
     out = pd.DataFrame(index=res.index)
-    for name in oc.HEADLINE:
-        out[name] = res[name]
+    for name in oc.HEADLINE:  # over the run's final 12 months
+        out[name] = res[f"{name}@{oc.FINAL}"]
     moment_cols = []
     for t in fit_targets:
         col = f"moment:{t.moment}"

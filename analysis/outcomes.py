@@ -189,15 +189,49 @@ def known_moments() -> list[str]:
     return [*MOMENTS, *HELD_OUT_MOMENTS]
 
 
+#: Key suffix of a headline outcome over a run's final 12 months in :func:`all_outcomes`.
+FINAL = "final"
+
+
 def all_outcomes(tables: Tables, years: Sequence[int] = ()) -> dict[str, float]:
-    """Moments, conditions, headline outcomes over the final 12 months (``<name>``) and at
-    each of ``years`` (``<name>@<year>``): one flat record per run."""
-    out = {**moments(tables), **conditions(tables), **headline(tables)}
+    """Moments and conditions under their names, headline outcomes over the final 12 months
+    (``<name>@final``) and at each of ``years`` (``<name>@<year>``): one flat record per run.
+
+    The headline outcomes are suffixed because a name may also be a moment's:
+    ``open_weight_share`` is the 2025 validation moment *and* the headline outcome at the
+    horizon, and one key for both let the horizon value replace the 2025 moment.
+
+    Raises
+    ------
+    ValueError
+        If two parts of the record still share a key (a moment named like a condition).
+    """
+    parts = [moments(tables), conditions(tables),
+             {f"{k}@{FINAL}": v for k, v in headline(tables).items()}]
     for y in years:
-        out.update({f"{k}@{y}": v for k, v in headline(tables, int(y)).items()})
+        parts.append({f"{k}@{y}": v for k, v in headline(tables, int(y)).items()})
+    out: dict[str, float] = {}
+    for part in parts:
+        clash = sorted(set(out) & set(part))
+        if clash:
+            raise ValueError(f"outcome names {clash} are defined twice in one run's record")
+        out.update(part)
     return out
 
 
-__all__ = ["CONDITIONS", "CONDITION_LABELS", "HEADLINE", "HEADLINE_LABELS",
-           "HELD_OUT_MOMENTS", "LOW_INCOME_GDP_PC_USD", "all_outcomes", "conditions",
-           "final_year", "headline", "known_moments", "low_income_nations", "moments"]
+__all__ = [
+    "CONDITIONS",
+    "CONDITION_LABELS",
+    "FINAL",
+    "HEADLINE",
+    "HEADLINE_LABELS",
+    "HELD_OUT_MOMENTS",
+    "LOW_INCOME_GDP_PC_USD",
+    "all_outcomes",
+    "conditions",
+    "final_year",
+    "headline",
+    "known_moments",
+    "low_income_nations",
+    "moments",
+]

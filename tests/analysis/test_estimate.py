@@ -197,3 +197,30 @@ def test_a_study_without_its_extras_is_refused_before_any_run(module, command, m
     assert ran == []
     err = capsys.readouterr().err
     assert missing in err and "make setup-estimate" in err
+
+
+
+def test_a_moment_and_a_headline_outcome_of_one_name_stay_apart(monkeypatch):
+    """``open_weight_share`` is both the 2025 validation moment and a headline outcome over
+    the final 12 months: one run's record keeps both (the horizon value once replaced the
+    2025 moment in the screening, the fit and the report), and a clash is refused."""
+    from abm.config import RunConfig, validate
+    from abm.run import run
+    from analysis import outcomes as oc
+
+    cfg = RunConfig()
+    cfg.months = 36  # 2025-2027
+    cfg.size.name = "small"
+    tables = run(validate(cfg)).tables
+    g = tables["global"]
+    share = {y: float(g.loc[g["year"] == y, "open_weight_share"].mean())
+             for y in (2025, 2026, 2027)}
+    assert len({round(v, 6) for v in share.values()}) == 3  # the years differ
+    record = oc.all_outcomes(tables, years=[2026])
+    assert "open_weight_share" in oc.HEADLINE
+    assert record["open_weight_share"] == pytest.approx(share[2025], rel=1e-12)
+    assert record[f"open_weight_share@{oc.FINAL}"] == pytest.approx(share[2027], rel=1e-12)
+    assert record["open_weight_share@2026"] == pytest.approx(share[2026], rel=1e-12)
+    monkeypatch.setattr(oc, "conditions", lambda t: {"open_weight_share": 1.0})
+    with pytest.raises(ValueError, match="defined twice"):
+        oc.all_outcomes(tables)
