@@ -99,8 +99,8 @@ def read_posterior(path: str | Path | None = None) -> Posterior:
     from analysis.sensitivity import Problem
 
     path = Path(path) if path is not None else DEFAULT_POSTERIOR
-    hint = ("write it with `make estimate` (python -m analysis.estimate), pass another file "
-            "with --posterior, or use --draws 0 for seeds-only bands")
+    hint = ("write it with `make estimate-full` (python -m analysis.estimate --preset full), "
+            "pass another file with --posterior, or use --draws 0 for seeds-only bands")
     if not path.is_file():
         raise ExperimentError(f"posterior file {path} does not exist; {hint}")
     data = path.read_bytes()

@@ -42,8 +42,11 @@ def test_estimate_runs_end_to_end_writes_its_contract_files_and_resumes(tmp_path
                                                                         monkeypatch):
     monkeypatch.setattr(est, "preset", _tiny)
     options = Options(cache_dir=tmp_path / "cache", verbose=False)
-    calib = tmp_path / "calibration"
-    rep = est.run(options, "small", tmp_path / "out", calib)
+    packaged = (est.CALIBRATION_DIR / "estimated.csv").read_bytes()
+    # the small preset's estimates go beside its report, never over the packaged ones
+    rep = est.run(options, "small", tmp_path / "out")
+    calib = tmp_path / "out" / "calibration"
+    assert (est.CALIBRATION_DIR / "estimated.csv").read_bytes() == packaged
 
     table = pd.read_csv(calib / "estimated.csv")
     assert list(table.columns) == list(est.ESTIMATED_COLUMNS)
