@@ -164,7 +164,11 @@ def collect(directory: str | Path) -> pd.DataFrame:
                 table[c]) and not pd.api.types.is_bool_dtype(table[c]))
             for col in [c for c in info if c in table.columns]:
                 table = table.rename(columns={col: f"global.{col}"})
-            frame = table.assign(**{k: [v] * len(table) for k, v in info.items()})
+            # one block of columns, not one insert per key: with a hundred overrides pandas
+            # warned of a fragmented frame for every run collected
+            extra = pd.DataFrame({k: [v] * len(table) for k, v in info.items()},
+                                 index=table.index)
+            frame = pd.concat([table, extra], axis=1)
         else:
             frame = pd.DataFrame([info])
         frames.append(frame)
