@@ -284,19 +284,6 @@ def write_estimates(fit: emu.Estimate, moments: Sequence[str], directory: Path,
     return [directory / "estimated.csv", directory / "posterior.parquet"]
 
 
-def read_posterior(path: str | Path | None = None) -> pd.DataFrame:
-    """A posterior sample written by :func:`write_estimates` (default: the packaged one).
-    Raises ``FileNotFoundError`` naming the command that makes it."""
-    path = Path(path) if path else CALIBRATION_DIR / "posterior.parquet"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no posterior sample; run `make estimate-full` "
-                                "(python -m analysis.estimate --preset full) first")
-    df = pd.read_parquet(path)
-    if "draw" not in df.columns or len(df.columns) < 2:
-        raise ValueError(f"{path}: expected a 'draw' column and one column per parameter")
-    return df
-
-
 # --------------------------------------------------------------------------- stage 4
 def prepare_posterior(options: Options, settings: dict[str, Any], draws: pd.DataFrame,
                       point: dict[str, float], scenario: str = "baseline"

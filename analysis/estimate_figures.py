@@ -119,15 +119,11 @@ def fig_identification(rep: Report):
                                     for m, row in ident.iterrows()}}
 
 
-def _ticker():
-    import matplotlib.ticker as ticker
-
-    return ticker
-
-
 def fig_fit(rep: Report):
     """Per moment: the band and the datum, the model at the estimate and the 90% posterior
     predictive interval; fitted moments first, held-out ones (hindcast) after."""
+    import matplotlib.ticker as ticker
+
     plt = _plt()
     pred = rep.predictive
     n = len(pred)
@@ -149,11 +145,11 @@ def fig_fit(rep: Report):
         kind = "fit" if r.used_in_fit else "held out"
         ax.set_title(f"{r.moment}\n({r.period}, {kind})", fontsize=6)
         ax.tick_params(labelsize=5)
-        ax.xaxis.set_major_locator(_ticker().MaxNLocator(4))
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
         if max(abs(r.band_low), abs(r.band_high), abs(r.data)) >= 1e4:
             # large quantities with an SI prefix (300k, 375G): the six-digit tick labels of
             # accelerator output ran into each other
-            ax.xaxis.set_major_formatter(_ticker().EngFormatter(places=None, sep=""))
+            ax.xaxis.set_major_formatter(ticker.EngFormatter(places=None, sep=""))
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle("Fit and hindcast: band and datum (top), model at the estimate (dot) and "
