@@ -242,10 +242,8 @@ class ComputeEconomy(mesa.Model):
         draw_shocks(self.users, self.rng, cfg.demand.shock_sd, cfg.demand.shock_persistence)
         domestic = np.bincount(self.fleet.nation, weights=self.fleet.shells
                                + self.fleet.shell_pipeline.sum(axis=0), minlength=self.geo.n)
-        if cfg.policy.adaptive:  # (only a nation with domestic capacity can localise)
-            for n in self.nations:
-                if domestic[n.index] > 0:
-                    n.adapt_policy(cfg.policy, True)
+        for n in self.nations:
+            n.adapt_policy(cfg.policy, domestic[n.index] > 0)
         return self.month_state(m)
 
     def step(self) -> None:
