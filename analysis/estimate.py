@@ -23,11 +23,11 @@ gives the Morris ranking, the estimates, the fit, the identification matrix and 
 hindcast. The full preset writes ``estimated.csv`` and ``posterior.parquet`` to
 ``abm/calibration/`` (the packaged estimates), the small one to ``OUT/calibration/`` (or
 either to ``--calibration-dir``); the ``method`` column of ``estimated.csv`` names the preset
-and design they come from. The estimates do **not** become the defaults of
+and design they come from. The estimates as a whole do **not** become the defaults of
 ``parameters.csv``: the defaults pass the 21-moment validation at ten seeds
-(``python -m abm.validate``), while the model at the packaged full-preset estimate misses two
-of the 21 targets (price decline 2025-2027 and AI capex 2025; see the README). An
-estimate that passes the validation may replace a default, with the
+(``python -m abm.validate``), while the model at the packaged full-preset estimate missed two
+of the 21 targets (see the README). A single estimate that passes the validation may replace
+a default (``tiers.quality_decay_per_year`` did), with the
 change recorded in that row's ``source`` column ("estimated: analysis.estimate, full
 preset, <date>").
 

@@ -78,7 +78,8 @@ class Hyperscaler(mesa.Agent):
         self.profit = 0.0
         self.credit_limit = 0.0
         self.collateral = 0.0
-        self.reserve = 0.0  # $ of cash kept for operations
+        self.reserve = 0.0  # $ of cash above which profits are paid out (Jensen 1986)
+        self.operating_floor = 0.0  # $ of cash kept for operations, never invested
         self.ebit_window: list[float] = []  # operating profit of recent months, $
 
     # -- models and tiers -------------------------------------------------------------------
@@ -193,12 +194,15 @@ class Hyperscaler(mesa.Agent):
         return (self.revenue + self.rental_income - self.energy_cost - self.opex
                 - self.depreciation)
 
-    def pay_out(self, buffer_months: float, committed: float = 0.0) -> float:
+    def pay_out(self, buffer_months: float, committed: float = 0.0,
+                operating_months: float = 0.0) -> float:
         """Pay cash above ``buffer_months`` of revenue and the ``committed`` cost of chips for
         the shells it is building (while it meets its covenant) to shareholders: free cash
         flow is paid out (Jensen 1986), so a loss-making provider cannot live off past
         profits. Returns the payout, $."""
         self.reserve = buffer_months * max(self.revenue + self.rental_income, 0.0)
+        self.operating_floor = operating_months * max(self.energy_cost + self.opex
+                                                      + self.interest, 0.0)
         # a provider in breach of its covenant halts its projects rather than fund them
         keep = max(committed, 0.0) if self.meets_covenant else 0.0
         payout = max(0.0, self.cash - self.reserve - keep)
@@ -240,10 +244,14 @@ class Hyperscaler(mesa.Agent):
 
     @property
     def available_funds(self) -> float:
-        """What it can spend on investment now, $: cash above its operating reserve plus
-        unused credit (the reserve is ``supply.cash_buffer_months`` of revenue, set by
-        :meth:`pay_out`)."""
-        return max(0.0, self.cash - self.reserve + self.credit_limit)
+        """What it can spend on investment now, $: cash above its operating floor plus
+        unused credit. The floor is ``supply.operating_cash_months`` of cash operating costs
+        (energy, opex, interest), set by :meth:`pay_out`. It is not the payout reserve
+        (``supply.cash_buffer_months`` of revenue): with the reserve as the floor, a provider
+        whose revenue rose with scarcity prices could not invest, so scarcity persisted
+        and raised the reserve further (in 404 of the 1,100 full Morris runs no chip was
+        bought in January 2025)."""
+        return max(0.0, self.cash - self.operating_floor + self.credit_limit)
 
     def pay_capex(self, amount: float) -> None:
         self.capex += float(amount)

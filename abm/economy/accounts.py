@@ -58,6 +58,6 @@ def settle_providers(model, state, outcome, site_cost, rental) -> dict[str, np.n
         p.settle(revenue=sums["revenue"][i], rental_income=sums["rental"][i],
                  energy=sums["energy"][i], opex=sums["opex"][i],
                  depreciation=sums["depreciation"][i], capital_rate_month=rate)
-        p.pay_out(s.cash_buffer_months, sums["committed"][i])
+        p.pay_out(s.cash_buffer_months, sums["committed"][i], s.operating_cash_months)
     return {"energy_twh": energy_twh, "load": load, "kw": kw, "energy_cost": energy_cost,
             "depreciation": depreciation, "impairment": impairment}

@@ -48,6 +48,32 @@ def test_a_provider_without_credit_cannot_invest():
     assert sum(p.capex for p in model.providers[1:]) > 0
 
 
+def test_the_payout_reserve_is_no_floor_on_investment():
+    """Scarcity revenue far above costs: the provider holds less cash than its payout reserve
+    (months of revenue) but more than its operating floor (months of cash costs), and may
+    invest the difference; with no cash above the floor and no credit it may not."""
+    model = ComputeEconomy(small_config(months=1))
+    p = model.providers[0]
+    p.revenue, p.rental_income = 10e9, 0.0
+    p.energy_cost, p.opex, p.interest = 0.5e9, 0.3e9, 0.2e9
+    p.credit_limit, p.cash = 0.0, 20e9
+    p.pay_out(buffer_months=6.0, committed=0.0, operating_months=3.0)
+    assert p.reserve == 60e9 and p.operating_floor == 3e9
+    assert p.cash == 20e9  # below the reserve: nothing paid out
+    assert p.available_funds == 17e9  # cash above three months of cash costs
+    p.cash = 2e9
+    assert p.available_funds == 0.0
+
+
+def test_a_long_payout_reserve_and_little_credit_still_leave_chips_bought():
+    """The corner where the payout reserve once blocked all investment (12 months of revenue,
+    loan-to-value 0.3: in 404 of the 1,100 full Morris runs no chip was bought in January
+    2025): providers still buy chips in the first months."""
+    g = small_run(months=3, supply__cash_buffer_months=12.0, supply__loan_to_value=0.3)["global"]
+    assert (g["chip_output_h100e"] > 0).all()
+    assert (g["capex_usd"] > 0).all()
+
+
 # --- 2. chips: supply curve, vintages, export rules --------------------------------------
 def test_chips_bought_in_a_shortage_carry_their_price():
     model = ComputeEconomy(small_config(months=4))
