@@ -250,7 +250,10 @@ class Hyperscaler(mesa.Agent):
         (``supply.cash_buffer_months`` of revenue): with the reserve as the floor, a provider
         whose revenue rose with scarcity prices could not invest, so scarcity persisted
         and raised the reserve further (in 404 of the 1,100 full Morris runs no chip was
-        bought in January 2025)."""
+        bought in January 2025). A provider in breach of its covenant (operating losses over
+        ``supply.covenant_months``) invests nothing."""
+        if not self.meets_covenant:  # in breach it halts its projects (as in pay_out)
+            return 0.0
         return max(0.0, self.cash - self.operating_floor + self.credit_limit)
 
     def pay_capex(self, amount: float) -> None:
