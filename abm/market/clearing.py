@@ -985,6 +985,23 @@ _CHORD_RATE = 0.01
 _MAX_STEP = 1.0
 #: Halvings of a Newton step that does not reduce the squared excess demand.
 _BACKTRACK = 4
+#: The rounds end, unconverged, when this many in a row within ``_STALL_GAP`` of clearing,
+#: on the same binding offers, have not halved the lowest squared excess demand reached on
+#: them: the iteration has stalled at the floating-point floor of the relative excess demand
+#: (~1e-13 in the small world) under a tolerance below that floor, where the merit only
+#: wanders. Dennis and Schnabel (1996), sec. 7.2 (stopping on a lack of progress).
+_STALL_ROUNDS = 16
+#: Largest relative excess demand (log) counted as at the floor: a ``tol`` of 1e-9 or more
+#: is met before any round counts, so ordinary tolerances never stop on a stall.
+_STALL_GAP = 1e-9
+
+
+def _halved_premium(log_ask: FloatArray, log_price: FloatArray) -> FloatArray:
+    """Log prices with their premium over the ask halved; a premium that halving does not
+    shrink (one ulp, where the midpoint rounds back up) becomes none, or the offer would
+    stay a stale premium for ever."""
+    half = 0.5 * (log_ask + log_price)
+    return np.where(half < log_price, half, log_ask)
 
 
 def _merit(d: _Demand, log_price: FloatArray, log_ask: FloatArray, cap: FloatArray,
@@ -1038,7 +1055,9 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         Equilibrium tolerance on relative excess demand of binding offers, in (0, 1).
     max_rounds : int
         Bound on price-adjustment rounds (a whole number >= 0); residual excess demand is
-        then rationed.
+        then rationed. The rounds also end, unconverged and rationed, once 16 in a row within
+        1e-9 of clearing have not halved their lowest squared excess demand (a ``tol``
+        below the ~1e-13 floating-point floor of the relative excess demand).
     reservation_price : (S,) array, optional
         $/M tokens. Clear the book as a *step-demand* market instead of by logit: segment
         ``s`` buys its whole ``reference_demand[s]`` if the price it faces is at most
@@ -1106,6 +1125,8 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
     rounds = 0
     converged = False
     damping, last_gap = 1.0, np.inf
+    # Rounds since the merit last halved its lowest value on the same binding offers.
+    stalled, record, record_idx = 0, np.inf, None
     chord: _Factor | None = None
     price = np.maximum(np.exp(log_price), ask)
     if d is None:  # lifted: _lift_start's demand was at the unlifted prices
@@ -1134,15 +1155,24 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         damping = min(1.0, 2.0 * damping) if gap < last_gap else max(damping / 2.0, 1 / 16)
         last_gap = gap
         merit = float(residual @ residual)
+        idx = np.flatnonzero(binding)
+        # (a stale premium halving is progress the merit leaves out)
+        if stale.any() or record_idx is None or not np.array_equal(idx, record_idx):
+            stalled, record, record_idx = 0, merit, idx
+        elif merit < 0.5 * record or gap >= _STALL_GAP:
+            stalled, record = 0, min(merit, record)
+        else:
+            stalled += 1
+            if stalled >= _STALL_ROUNDS:
+                break
         # A chord step: last round's factorised Jacobian, while the binding offers are the
         # same and it was a full step that cut the merit well. Kept only if it too cuts the
         # merit to _CHORD_RATE, else this round takes a Newton step after all.
-        idx = np.flatnonzero(binding)
         chord_d = None
         if chord is not None and damping == 1.0 and np.array_equal(chord.idx, idx):
             with np.errstate(over="ignore", invalid="ignore"):
                 step = _bounded(chord.step(residual))
-            trial_log = np.where(stale, 0.5 * (log_ask + log_price),
+            trial_log = np.where(stale, _halved_premium(log_ask, log_price),
                                  np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
             trial_price = np.maximum(np.exp(trial_log), ask)
             trial_d = _demand_at(trial_price, rows, active, demand)
@@ -1161,7 +1191,7 @@ def clear(supply: SupplyBook, demand: DemandBook, warm_start: FloatArray | None 
         # that bind (Armijo): a full Newton step can jump between two binding sets for ever.
         # A premium nobody pays halves in log whatever the step.
         for trial in range(_BACKTRACK + 1):
-            trial_log = np.where(stale, 0.5 * (log_ask + log_price),
+            trial_log = np.where(stale, _halved_premium(log_ask, log_price),
                                  np.maximum(log_ask, np.minimum(log_price + step, log_ceiling)))
             trial_price = np.maximum(np.exp(trial_log), ask)
             trial_d = _demand_at(trial_price, rows, active, demand)

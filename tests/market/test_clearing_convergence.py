@@ -85,3 +85,35 @@ def test_the_default_round_limit_clears_books_that_need_more_than_80_rounds():
         assert result.converged, f"seed {seed}: not cleared in {result.rounds} rounds"
         needed.append(result.rounds)
     assert max(needed) > 80  # the old default would have rationed at least one of them
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_tolerance_below_the_rounding_floor_stops_at_the_stall_not_the_round_limit(seed):
+    # Relative excess demand cannot be resolved below ~1e-13 in float64: a tolerance of
+    # 1e-15 is never met. The rounds end once a run of them cuts nothing (each took up to 6
+    # demand evaluations until the round limit: 847 s for a 3-month small run at
+    # market.tolerance 3.6e-14 and max_rounds 577), unconverged, at the equilibrium a
+    # reachable tolerance finds, with sales within capacity.
+    supply, demand = _stiff_book(seed, tightness=5.0)
+    stalled = clear(supply, demand, tol=1e-15, max_rounds=10_000)
+    assert not stalled.converged
+    assert stalled.rounds < 100
+    reached = clear(supply, demand, tol=1e-9, max_rounds=400)
+    assert reached.converged
+    np.testing.assert_allclose(stalled.price, reached.price, rtol=1e-8)
+    assert (stalled.offer_tokens <= supply.capacity * (1 + 1e-12)).all()
+
+
+def test_a_stale_premium_of_one_ulp_goes_to_the_ask_instead_of_staying_for_ever():
+    # At a log ask of ~18.4 one ulp is 3.6e-15: the midpoint of the ask and the ask plus one
+    # ulp rounds back up, so halving alone left an offer nobody buys priced one ulp above
+    # its ask, off target, every round until the round limit.
+    ask = 18.43637158
+    if 0.5 * (ask + np.nextafter(ask, np.inf)) == ask:  # ties go to the even mantissa
+        ask = np.nextafter(ask, np.inf)
+    log_ask = np.array([ask, ask, 0.5])
+    log_price = np.array([np.nextafter(ask, np.inf), ask + 2.0, 0.5 + 2.0])
+    assert 0.5 * (log_ask[0] + log_price[0]) == log_price[0]  # the trap
+    halved = clearing._halved_premium(log_ask, log_price)
+    assert halved[0] == log_ask[0]
+    np.testing.assert_allclose(halved[1:] - log_ask[1:], [1.0, 1.0])
