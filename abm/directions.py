@@ -71,10 +71,13 @@ DIRECTIONS: tuple[Direction, ...] = (
     Direction("export_controls", "controlled_capacity_share", -1,
               "a standing tier-2 cap and weaker domestic chips keep compute out of controlled "
               "nations (seeds 000, 001)", _controlled_capacity_share),
-    Direction("energy_shock", "h100_rental_usd_hour", +1,
-              "dearer electricity raises the full cost of an H100e-hour, so the price of "
-              "compute rises (seeds 001, 002: energy becomes the bottleneck)",
-              _global("h100_rental_usd_hour")),
+    Direction("energy_shock", "price_frontier", +1,
+              "dearer electricity raises the long-run marginal cost of serving a token and "
+              "Nash-Bertrand prices pass cost through, so frontier tokens cost more (seeds "
+              "001, 002: energy becomes the bottleneck). Not the H100e rental price: the "
+              "rental market clears on labs' training budgets against spare capacity, well "
+              "above the asks, and the spare capacity the shock frees offsets its cost",
+              _global("price_frontier")),
     Direction("test_time_compute_boom", "tokens_total", +1,
               "more tokens per query multiply token demand (seed 004)", _global("tokens_total")),
     Direction("custom_silicon", "custom_silicon_revenue_share", +1,
