@@ -65,6 +65,19 @@ def test_the_payout_reserve_is_no_floor_on_investment():
     assert p.available_funds == 0.0
 
 
+def test_a_provider_in_breach_of_its_covenant_invests_nothing():
+    """Operating losses over the covenant window: its cash pile and unused credit are not
+    spent on capacity (with the operating floor alone a loss-maker kept investing its past
+    profits for years: test_a_600_month_run_stays_bounded)."""
+    model = ComputeEconomy(small_config(months=1))
+    p = model.providers[0]
+    p.cash, p.credit_limit, p.operating_floor = 50e9, 10e9, 1e9
+    p.ebit_window = [1e9, 2e9]
+    assert p.meets_covenant and p.available_funds == 59e9
+    p.ebit_window = [1e9, -2e9]
+    assert not p.meets_covenant and p.available_funds == 0.0
+
+
 def test_a_long_payout_reserve_and_little_credit_still_leave_chips_bought():
     """The corner where the payout reserve once blocked all investment (12 months of revenue,
     loan-to-value 0.3: in 404 of the 1,100 full Morris runs no chip was bought in January
